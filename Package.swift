@@ -1,0 +1,38 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Ballast",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ballast", targets: ["BallastCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // libsodium, found through pkg-config; Debian's libsodium-dev provides it.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        // Ed25519, BLAKE2b-256, addresses: the only cryptography in the system.
+        .target(name: "Crypto", dependencies: ["CSodium", "Codec"]),
+        // The canonical binary encoding of everything signed or hashed.
+        .target(name: "Codec"),
+        // The deterministic state machine. Pure: no IO, clocks, threads or randomness.
+        .target(name: "Ledger", dependencies: ["Crypto", "Codec"]),
+        // The `ballast` command: wallet, offline signing, benchmarks.
+        .executableTarget(
+            name: "BallastCLI",
+            dependencies: [
+                "Crypto", "Codec", "Ledger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Codec"]),
+        .testTarget(name: "CodecTests", dependencies: ["Codec"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec"]),
+    ]
+)

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Ballast: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ballast",
+        abstract: "Ballast: a portfolio-margin exchange chain node, wallet and tools.",
+        subcommands: [
+            Keys.self,
+            Tx.self,
+            Bench.self,
+        ]
+    )
+}

@@ -1,0 +1,4 @@
+#ifndef BALLAST_CSODIUM_SHIM_H
+#define BALLAST_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif
