@@ -23,16 +23,21 @@ let package = Package(
         .target(name: "Codec"),
         // The deterministic state machine. Pure: no IO, clocks, threads or randomness.
         .target(name: "Ledger", dependencies: ["Crypto", "Codec"]),
+        // Key files on disk for the wallet commands.
+        .target(name: "Wallet", dependencies: ["Crypto"]),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "Crypto", "Codec", "Ledger",
+                "CSodium", "Crypto", "Codec", "Ledger", "Wallet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Seeded randomness and sizing for tests and simulations.
+        .target(name: "TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Codec"]),
-        .testTarget(name: "CodecTests", dependencies: ["Codec"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec"]),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec", "TestSupport"]),
+        .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
     ]
 )

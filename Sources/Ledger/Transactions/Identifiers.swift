@@ -32,7 +32,7 @@ extension FixedBytes where Self: Codable {
             try self.init(hex: text)
         } catch {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected \(Self.byteCount) bytes of hex: \(error)")
+                in: container, debugDescription: "\(error)")
         }
     }
 
