@@ -73,7 +73,7 @@ func printResults(_ results: [BenchResult], ratio: (String, Double)?, json: Bool
     }
     for r in results {
         let rate = Int(r.perSecond.rounded())
-        print("\(r.name.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(rate).leftPadded(12)) /s   (\(r.operations) in \(String(format: "%.2f", r.seconds)) s CPU)")
+        print("\(r.name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(rate).leftPadded(12)) /s   (\(r.operations) in \(String(format: "%.2f", r.seconds)) s CPU)")
     }
     if let ratio { print("\(ratio.0): \(String(format: "%.1f%%", ratio.1 * 100))") }
 }

@@ -27,7 +27,7 @@ func reportingErrors(json: Bool, _ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+        let message = "\(error)"
         if json {
             printJSON(["error": message])
         } else {
