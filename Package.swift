@@ -25,6 +25,10 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Crypto", "Codec"]),
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["Crypto"]),
+        // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
+        .target(name: "Consensus", dependencies: ["Crypto", "Codec"]),
+        // Deterministic network simulator with Byzantine replicas, for tests, `ballast sim` and benchmarks.
+        .target(name: "Simulator", dependencies: ["Consensus", "Crypto", "Codec"]),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
@@ -39,5 +43,6 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec", "TestSupport"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "Crypto", "Codec"]),
     ]
 )

@@ -1,0 +1,288 @@
+import Codec
+import Crypto
+
+/// Why a replica could not be created.
+public enum ReplicaError: Error, Equatable, Sendable {
+    /// The signing key is not in the validator set.
+    case notAValidator
+    /// The recovered committed chain is not a chain.
+    case brokenCommittedChain
+}
+
+/// What a restarted validator read back from its disk: the last persisted
+/// safety state and its committed blocks (the newest ones, oldest first).
+public struct Recovery: Sendable {
+    public var safety: SafetyState
+    public var committed: [Proposal]
+    public var executedHeight: UInt64
+    public var stateRoot: Hash256
+
+    public init(safety: SafetyState, committed: [Proposal], executedHeight: UInt64, stateRoot: Hash256) {
+        self.safety = safety
+        self.committed = committed
+        self.executedHeight = executedHeight
+        self.stateRoot = stateRoot
+    }
+}
+
+/// One validator's consensus state machine: 2-chain HotStuff (Jolteon).
+///
+/// Pure: `handle(_:now:)` takes an input and the host's clock reading and
+/// returns the effects to perform, in order. The message handlers live in
+/// `Replica+*.swift`, one per input; the safety rules in `SafetyRules`.
+public struct Replica {
+    public let validators: ValidatorSet
+    public let index: ValidatorIndex
+    public let genesis: Block
+    let key: SigningKey
+    let config: ConsensusConfig
+    let certificates: CertificateVerifier
+
+    /// Persisted state (the high QC here may be newer than the last persisted copy).
+    public internal(set) var safety: SafetyState
+    public internal(set) var round: Round = 0
+    public internal(set) var highTC: TimeoutCertificate?
+    var store: BlockStore
+    var votes = VoteAggregator()
+    var timeouts = TimeoutAggregator()
+    var proposalsSeen = RoundIndexed<[ValidatorIndex: SeenProposal]>()
+    var leading = LeaderState()
+    /// This validator's signed timeout for the current round, re-broadcast while stuck.
+    var ownTimeout: Timeout?
+    /// A proposal for the current round waiting for its parent to arrive through sync.
+    var pendingProposal: Proposal?
+    var missing: MissingBlock?
+    var verifiedQCs: Set<CertificateKey> = []
+    var verifiedTCs: Set<CertificateKey> = []
+    var executedRoots = RoundIndexed<Hash256>()
+    var lastExecuted: (height: UInt64, root: Hash256)
+    var now: UInt64 = 0
+    var effects: [Effect] = []
+
+    struct SeenProposal {
+        var first: Proposal
+        var reported: Bool
+    }
+
+    struct LeaderState {
+        var payload: [[UInt8]]?
+        var idleExpired = false
+        var proposed = false
+    }
+
+    struct MissingBlock {
+        var id: Hash256
+        var attempts: Int
+        var requestedInRound: Round
+    }
+
+    struct CertificateKey: Hashable {
+        var round: Round
+        var blockID: Hash256
+        var qcRound: Round
+    }
+
+    /// The chain tag every signature binds: the genesis block id.
+    public var chain: Hash256 { genesis.id }
+    /// The last committed block.
+    public var committedBlock: Block { store.committed }
+
+    /// A replica for the validator holding `key`, from genesis or from `recovery`.
+    public init(validators: ValidatorSet, genesis: Block, key: SigningKey, config: ConsensusConfig = ConsensusConfig(),
+                verifier: any SignatureVerifier = Ed25519Verifier(), recovery: Recovery? = nil) throws(ReplicaError) {
+        guard let index = validators.index(of: key.publicKey) else { throw .notAValidator }
+        self.validators = validators
+        self.index = index
+        self.genesis = genesis
+        self.key = key
+        self.config = config
+        self.certificates = CertificateVerifier(validators: validators, chain: genesis.id, verifier: verifier)
+        let genesisProposal = Proposal(block: genesis, timeoutCertificate: nil, signature: .zero)
+        if let recovery, !recovery.committed.isEmpty {
+            for (a, b) in zip(recovery.committed, recovery.committed.dropFirst())
+            where b.block.parentID != a.block.id || b.block.height != a.block.height + 1 {
+                throw .brokenCommittedChain
+            }
+            store = BlockStore(committedChain: recovery.committed)
+        } else {
+            store = BlockStore(committedChain: [genesisProposal])
+        }
+        safety = recovery?.safety ?? SafetyState(lastVotedRound: 0, highQC: .genesis(genesis.id))
+        lastExecuted = (recovery?.executedHeight ?? 0, recovery?.stateRoot ?? genesis.stateRoot)
+        executedRoots[lastExecuted.height] = lastExecuted.root
+    }
+
+    /// Handles one input at local time `now` (ms) and returns the effects, in order.
+    public mutating func handle(_ input: Input, now: UInt64) -> [Effect] {
+        self.now = now
+        effects = []
+        switch input {
+        case .start:
+            onStart()
+        case .message(let message, let from):
+            guard validators.validator(from) != nil else { break }
+            switch message {
+            case .proposal(let p): onProposal(p, from: from)
+            case .vote(let v): onVote(v, from: from)
+            case .timeout(let t): onTimeout(t, from: from)
+            case .syncInfo(let s): onSyncInfo(s, from: from)
+            case .blockRequest(let r): onBlockRequest(r, from: from)
+            case .blockResponse(let r): onBlockResponse(r, from: from)
+            }
+        case .timerFired(let timer):
+            onTimer(timer)
+        case .payloadReady(let round, let payload):
+            onPayloadReady(round: round, payload: payload)
+        case .blockExecuted(let height, let blockID, let root):
+            onBlockExecuted(height: height, blockID: blockID, stateRoot: root)
+        }
+        let out = effects
+        effects = []
+        return out
+    }
+
+    func isLeader(of round: Round) -> Bool { validators.leader(of: round) == index }
+
+    func stake(of v: ValidatorIndex) -> UInt64 { validators.validator(v)?.stake ?? 0 }
+
+    /// Persists the safety state, then signs: the order of the effects list is
+    /// the order the host performs them, so a crash can never leave a signature
+    /// out in the world that the disk does not know about.
+    mutating func persistSafety(_ next: SafetyState) {
+        safety = next
+        effects.append(.persist(next))
+    }
+}
+
+// MARK: - Certificates and round changes (shared by the handlers)
+
+extension Replica {
+    /// Verifies a QC, remembering QCs already verified (one per block and round).
+    mutating func isValid(_ qc: QuorumCertificate) -> Bool {
+        let key = CertificateKey(round: qc.round, blockID: qc.blockID, qcRound: qc.round)
+        if verifiedQCs.contains(key) { return true }
+        do { try certificates.check(qc) } catch { return false }
+        if verifiedQCs.count > 4096 { verifiedQCs.removeAll() }
+        verifiedQCs.insert(key)
+        return true
+    }
+
+    mutating func isValid(_ tc: TimeoutCertificate) -> Bool {
+        let key = CertificateKey(round: tc.round, blockID: tc.highQC.blockID, qcRound: tc.highQC.round)
+        if verifiedTCs.contains(key) { return true }
+        do { try certificates.check(tc) } catch { return false }
+        if verifiedTCs.count > 4096 { verifiedTCs.removeAll() }
+        verifiedTCs.insert(key)
+        verifiedQCs.insert(CertificateKey(round: tc.highQC.round, blockID: tc.highQC.blockID, qcRound: tc.highQC.round))
+        return true
+    }
+
+    /// Takes in a verified QC: raise the high QC, commit what it completes, move to the next round.
+    mutating func process(_ qc: QuorumCertificate, from peer: ValidatorIndex) {
+        if qc.round > safety.highQC.round { safety.highQC = qc }
+        if store.contains(qc.blockID) {
+            commitIfCertifiedChain(qc.blockID)
+        } else if qc.round > store.committed.round {
+            requestMissing(qc.blockID, certifiedBy: qc, preferring: peer)
+        }
+        advance(to: qc.round + 1)
+    }
+
+    /// Takes in a verified TC.
+    mutating func process(_ tc: TimeoutCertificate, from peer: ValidatorIndex) {
+        if tc.round > (highTC?.round ?? 0) { highTC = tc }
+        process(tc.highQC, from: peer)
+        advance(to: tc.round + 1)
+    }
+
+    /// The 2-chain commit: `certified` has a QC; if its parent is from the round
+    /// before, the parent and its uncommitted ancestors are final.
+    mutating func commitIfCertifiedChain(_ certified: Hash256) {
+        guard let block = store.block(certified), let parent = store.block(block.parentID),
+              SafetyRules.certifyingCommits(block, parent: parent),
+              parent.height > store.committed.height,
+              let chain = store.uncommittedChain(to: parent.id), !chain.isEmpty
+        else { return }
+        store.commit(chain, retention: config.committedRetention)
+        effects.append(.commit(chain))
+    }
+
+    mutating func advance(to newRound: Round) {
+        guard newRound > round else { return }
+        enterRound(newRound)
+    }
+
+    /// Starts `newRound`: drop old collections, arm the deadline (doubling per
+    /// round since the last QC), and lead if it is our turn.
+    mutating func enterRound(_ newRound: Round) {
+        effects.append(.cancelTimer(TimerID(kind: .round, round: round)))
+        if isLeader(of: round) && !leading.proposed { effects.append(.cancelTimer(TimerID(kind: .idle, round: round))) }
+        round = newRound
+        ownTimeout = nil
+        leading = LeaderState()
+        if let p = pendingProposal, p.block.round < newRound { pendingProposal = nil }
+        votes.prune(below: newRound >= 2 ? newRound - 2 : 0)
+        timeouts.prune(below: newRound >= 1 ? newRound - 1 : 0)
+        proposalsSeen.removeAll(below: newRound >= 2 ? newRound - 2 : 0)
+        let failedRounds = newRound - min(newRound, safety.highQC.round + 1)
+        let backoff = min(failedRounds, config.maxBackoffExponent)
+        effects.append(.startTimer(TimerID(kind: .round, round: newRound), afterMilliseconds: config.roundTimeout << backoff))
+        if isLeader(of: newRound) {
+            effects.append(.requestPayload(round: newRound))
+            effects.append(.startTimer(TimerID(kind: .idle, round: newRound), afterMilliseconds: config.idleInterval))
+            proposeIfReady()
+        }
+    }
+
+    /// Asks a peer for a block we hold a QC for but not the block (and its
+    /// missing ancestors). At most once per round per block; the round timer retries.
+    mutating func requestMissing(_ id: Hash256, certifiedBy qc: QuorumCertificate?, preferring peer: ValidatorIndex) {
+        if let m = missing, m.id == id, m.requestedInRound == round { return }
+        let attempts = missing?.id == id ? (missing?.attempts ?? 0) + 1 : 0
+        missing = MissingBlock(id: id, attempts: attempts, requestedInRound: round)
+        var target = peer
+        if target == index || attempts > 0 {
+            // Rotate through the QC's signers (they hold the block), else everyone.
+            let candidates = (qc?.votes.map(\.signer) ?? []).filter { $0 != index }
+            if !candidates.isEmpty {
+                target = candidates[attempts % candidates.count]
+            } else {
+                target = ValidatorIndex((Int(index) + 1 + attempts % max(validators.count - 1, 1)) % validators.count)
+            }
+        }
+        guard target != index else { return }
+        sendBlockRequest(id, knownHeight: store.committed.height, to: target)
+    }
+
+    mutating func sendBlockRequest(_ id: Hash256, knownHeight: UInt64, to peer: ValidatorIndex) {
+        let request = BlockRequest(targetID: id, knownHeight: knownHeight, maxBlocks: config.syncBatch)
+        effects.append(.send(.blockRequest(request), to: peer))
+    }
+
+    /// Called whenever a block joins the store: it may complete a commit, be the
+    /// parent a leader or a waiting proposal needed, or end a sync.
+    mutating func blockInserted(_ id: Hash256) {
+        if missing?.id == id { missing = nil }
+        if id == safety.highQC.blockID {
+            commitIfCertifiedChain(id)
+            proposeIfReady()
+        }
+        if let p = pendingProposal, p.block.parentID == id {
+            pendingProposal = nil
+            onProposal(p, from: p.block.proposer)
+        }
+    }
+
+    /// Structural checks of a block against its parent (signatures aside).
+    func extendsParent(_ b: Block, _ parent: Block) -> Bool {
+        b.height == parent.height + 1 && b.round > parent.round && b.justify.round == parent.round
+            && b.timestamp > parent.timestamp && b.executedHeight <= parent.height
+            && b.proposer == validators.leader(of: b.round)
+    }
+
+    func signatureIsValid(_ p: Proposal) -> Bool {
+        guard let v = validators.validator(p.block.proposer) else { return false }
+        return certificates.verifier.isValid(p.signature, by: v.publicKey,
+                                             over: SigningMessage.proposal(chain: chain, blockID: p.block.id))
+    }
+}

@@ -1,0 +1,66 @@
+import Codec
+import Crypto
+
+/// What a validator must keep across restarts so it never signs two
+/// conflicting votes: the last round it voted or timed out in, and its
+/// highest QC (which every timeout it signs must carry). The host writes this
+/// to disk on `Effect.persist`, before performing any later effect.
+public struct SafetyState: Hashable, Sendable {
+    public var lastVotedRound: Round
+    public var highQC: QuorumCertificate
+
+    public init(lastVotedRound: Round, highQC: QuorumCertificate) {
+        self.lastVotedRound = lastVotedRound
+        self.highQC = highQC
+    }
+}
+
+/// The three rules that make 2-chain HotStuff safe; everything else in the
+/// replica is about liveness.
+public enum SafetyRules {
+    /// Vote rule: at most one vote per round, in increasing rounds, and only for
+    /// a block that extends the previous round's QC, or that follows a TC for the
+    /// previous round and extends a QC at least as high as any in that TC.
+    public static func mayVote(for block: Block, timeoutCertificate tc: TimeoutCertificate?, state: SafetyState) -> Bool {
+        guard block.round > state.lastVotedRound else { return false }
+        if block.justify.round + 1 == block.round { return true }
+        guard let tc, tc.round + 1 == block.round else { return false }
+        return block.justify.round >= tc.highQC.round
+    }
+
+    /// Timeout rule: a validator may time out any round it has not moved past.
+    /// Signing the timeout raises the last voted round to it (`recordingTimeout`),
+    /// so it can no longer vote in that round: without this, a quorum could both
+    /// certify a block in round r and time r out, and a 2-chain commit could be
+    /// overtaken by a TC whose high QC predates it.
+    public static func mayTimeout(round: Round, state: SafetyState) -> Bool {
+        round >= state.lastVotedRound
+    }
+
+    /// Commit rule (2-chain): when `block` is certified and its parent is from the
+    /// round just before it, the parent and all its ancestors are committed.
+    public static func certifyingCommits(_ block: Block, parent: Block) -> Bool {
+        parent.round + 1 == block.round
+    }
+
+    /// The state after voting in `round` (the high QC only grows).
+    public static func recordingVote(round: Round, highQC: QuorumCertificate, state: SafetyState) -> SafetyState {
+        SafetyState(lastVotedRound: max(state.lastVotedRound, round),
+                    highQC: highQC.round > state.highQC.round ? highQC : state.highQC)
+    }
+
+    /// The state after timing out `round`.
+    public static func recordingTimeout(round: Round, highQC: QuorumCertificate, state: SafetyState) -> SafetyState {
+        recordingVote(round: round, highQC: highQC, state: state)
+    }
+}
+
+extension SafetyState: Canonical {
+    public func encode(to w: inout ByteWriter) {
+        w.write(lastVotedRound)
+        w.write(highQC)
+    }
+    public init(from r: inout ByteReader) throws(CodecError) {
+        self.init(lastVotedRound: try r.readUInt64(), highQC: try r.read())
+    }
+}
