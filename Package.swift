@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // libsodium, found through pkg-config; Debian's libsodium-dev provides it.
@@ -23,6 +24,8 @@ let package = Package(
         .target(name: "Codec"),
         // The deterministic state machine. Pure: no IO, clocks, threads or randomness.
         .target(name: "Ledger", dependencies: ["Crypto", "Codec"]),
+        // The node's durable store: blocks, receipts, history, safety state (SQLite), snapshots.
+        .target(name: "Storage", dependencies: ["Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["Crypto"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Codec"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Crypto", "TestSupport"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "Crypto", "Codec"]),
     ]

@@ -1,0 +1,344 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Crypto
+import Foundation
+import GRDB
+
+/// Why the node's store failed. Each case says what and where.
+public enum StorageError: Error, CustomStringConvertible {
+    case database(path: String, reason: String)
+    case snapshotFile(path: String, reason: String)
+    case outOfOrder(expected: UInt64, got: UInt64)
+
+    public var description: String {
+        switch self {
+        case .database(let path, let reason): return "database \(path): \(reason)"
+        case .snapshotFile(let path, let reason): return "snapshot \(path): \(reason)"
+        case .outOfOrder(let expected, let got): return "block height \(got) stored out of order: expected \(expected)"
+        }
+    }
+}
+
+/// A committed block as stored: its canonical bytes (block with its certificate),
+/// its hash and the state root after executing it.
+public struct StoredBlock: Equatable, Sendable {
+    public var height: UInt64
+    public var hash: Hash256
+    public var stateRoot: Hash256
+    public var bytes: [UInt8]
+
+    public init(height: UInt64, hash: Hash256, stateRoot: Hash256, bytes: [UInt8]) {
+        self.height = height
+        self.hash = hash
+        self.stateRoot = stateRoot
+        self.bytes = bytes
+    }
+}
+
+/// Where a committed transaction landed, and its receipt (canonical bytes).
+public struct StoredTransaction: Equatable, Sendable {
+    public var id: Hash256
+    public var height: UInt64
+    public var index: Int
+    public var receipt: [UInt8]
+
+    public init(id: Hash256, height: UInt64, index: Int, receipt: [UInt8]) {
+        self.id = id
+        self.height = height
+        self.index = index
+        self.receipt = receipt
+    }
+}
+
+/// One event in an account's history (fill, funding payment, interest, liquidation,
+/// transfer), as the ledger's canonical bytes; `kind` lets a reader filter.
+public struct HistoryEntry: Equatable, Sendable {
+    public var address: Address
+    public var height: UInt64
+    public var sequence: Int
+    public var kind: UInt8
+    public var bytes: [UInt8]
+
+    public init(address: Address, height: UInt64, sequence: Int, kind: UInt8, bytes: [UInt8]) {
+        self.address = address
+        self.height = height
+        self.sequence = sequence
+        self.kind = kind
+        self.bytes = bytes
+    }
+}
+
+/// A state snapshot: the ledger's canonical state encoding at a height.
+public struct StoredSnapshot: Equatable, Sendable {
+    public var height: UInt64
+    public var stateRoot: Hash256
+    public var bytes: [UInt8]
+
+    public init(height: UInt64, stateRoot: Hash256, bytes: [UInt8]) {
+        self.height = height
+        self.stateRoot = stateRoot
+        self.bytes = bytes
+    }
+}
+
+/// A validator's durable store under its home folder: SQLite (WAL mode,
+/// `synchronous = FULL`) for blocks, transactions, receipts, history and the
+/// consensus safety state; snapshot files beside it.
+///
+/// Every write is atomic and durable when it returns: a block with its
+/// transactions and history in one SQL transaction; the safety state in one
+/// row; a snapshot as a file written, synced and renamed into place before the
+/// row that names it. A crash at any point leaves either the old or the new
+/// state, never a mix: at worst an orphan snapshot file, which is ignored.
+///
+/// The store holds bytes, not types: the node encodes consensus and ledger
+/// values canonically, so this target depends on neither core.
+public final class NodeStore: Sendable {
+    /// The SQLite file.
+    public let databasePath: String
+    /// The folder of snapshot files.
+    public let snapshotDirectory: String
+    private let pool: DatabasePool
+    /// How many snapshots to keep (older ones are deleted after a new one lands).
+    public let snapshotsKept: Int
+
+    /// Opens (creating if needed) the store in `directory`.
+    public init(directory: String, snapshotsKept: Int = 2) throws(StorageError) {
+        let dbPath = (directory as NSString).appendingPathComponent("ballast.sqlite")
+        databasePath = dbPath
+        snapshotDirectory = (directory as NSString).appendingPathComponent("snapshots")
+        self.snapshotsKept = max(1, snapshotsKept)
+        do {
+            try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true)
+            var config = Configuration()
+            config.prepareDatabase { db in
+                // FULL: a commit is on disk (WAL synced) before it returns.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            config.busyMode = .timeout(5)
+            pool = try DatabasePool(path: dbPath, configuration: config)
+            try NodeStore.migrator.migrate(pool)
+        } catch {
+            throw .database(path: dbPath, reason: "\(error)")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE block (
+                    height INTEGER PRIMARY KEY,
+                    hash BLOB NOT NULL UNIQUE,
+                    state_root BLOB NOT NULL,
+                    bytes BLOB NOT NULL
+                );
+                CREATE TABLE tx (
+                    id BLOB PRIMARY KEY,
+                    height INTEGER NOT NULL,
+                    position INTEGER NOT NULL,
+                    receipt BLOB NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE history (
+                    address BLOB NOT NULL,
+                    height INTEGER NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    bytes BLOB NOT NULL,
+                    PRIMARY KEY (address, height, sequence)
+                ) WITHOUT ROWID;
+                CREATE TABLE safety (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    bytes BLOB NOT NULL
+                );
+                CREATE TABLE snapshot (
+                    height INTEGER PRIMARY KEY,
+                    state_root BLOB NOT NULL,
+                    file TEXT NOT NULL,
+                    checksum BLOB NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do { return try pool.write(body) } catch let error as StorageError { throw error } catch {
+            throw .database(path: databasePath, reason: "\(error)")
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do { return try pool.read(body) } catch {
+            throw .database(path: databasePath, reason: "\(error)")
+        }
+    }
+
+    // MARK: Blocks
+
+    /// Stores a committed block with its transactions' receipts and the history
+    /// entries it produced, atomically. Heights must follow on from the last one.
+    public func commit(block: StoredBlock, transactions: [StoredTransaction], history: [HistoryEntry]) throws(StorageError) {
+        try write { db in
+            let last = try UInt64.fetchOne(db, sql: "SELECT MAX(height) FROM block")
+            let expected = last.map { $0 + 1 } ?? block.height
+            guard block.height == expected else { throw StorageError.outOfOrder(expected: expected, got: block.height) }
+            try db.execute(sql: "INSERT INTO block (height, hash, state_root, bytes) VALUES (?, ?, ?, ?)",
+                           arguments: [Int64(block.height), Data(block.hash.bytes), Data(block.stateRoot.bytes), Data(block.bytes)])
+            for tx in transactions {
+                try db.execute(sql: "INSERT OR REPLACE INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)",
+                               arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
+            }
+            for entry in history {
+                try db.execute(sql: "INSERT INTO history (address, height, sequence, kind, bytes) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind), Data(entry.bytes)])
+            }
+        }
+    }
+
+    /// The highest stored height, or nil when no block is stored.
+    public func latestHeight() throws(StorageError) -> UInt64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM block").map(UInt64.init) }
+    }
+
+    /// The block at `height`.
+    public func block(at height: UInt64) throws(StorageError) -> StoredBlock? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM block WHERE height = ?", arguments: [Int64(height)]).flatMap(NodeStore.block)
+        }
+    }
+
+    /// The block whose hash is `hash`.
+    public func block(hash: Hash256) throws(StorageError) -> StoredBlock? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM block WHERE hash = ?", arguments: [Data(hash.bytes)]).flatMap(NodeStore.block)
+        }
+    }
+
+    /// Blocks from `height` upward, at most `limit`, in height order (for sync and replay).
+    public func blocks(from height: UInt64, limit: Int) throws(StorageError) -> [StoredBlock] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM block WHERE height >= ? ORDER BY height LIMIT ?",
+                             arguments: [Int64(height), limit]).compactMap(NodeStore.block)
+        }
+    }
+
+    private static func block(_ row: Row) -> StoredBlock? {
+        let hashData: Data = row["hash"], rootData: Data = row["state_root"], bytes: Data = row["bytes"]
+        let height: Int64 = row["height"]
+        guard let hash = Hash256(bytes: hashData), let root = Hash256(bytes: rootData) else { return nil }
+        return StoredBlock(height: UInt64(height), hash: hash, stateRoot: root, bytes: [UInt8](bytes))
+    }
+
+    // MARK: Transactions and history
+
+    /// Where the transaction `id` was committed, with its receipt.
+    public func transaction(id: Hash256) throws(StorageError) -> StoredTransaction? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tx WHERE id = ?", arguments: [Data(id.bytes)]) else { return nil }
+            let height: Int64 = row["height"], receipt: Data = row["receipt"]
+            return StoredTransaction(id: id, height: UInt64(height), index: row["position"], receipt: [UInt8](receipt))
+        }
+    }
+
+    /// An account's history, newest first: entries strictly before (`height`,
+    /// `sequence`) when a cursor is given, at most `limit`.
+    public func history(of address: Address, before cursor: (height: UInt64, sequence: Int)? = nil, limit: Int) throws(StorageError) -> [HistoryEntry] {
+        try read { db in
+            let rows: [Row]
+            if let cursor {
+                rows = try Row.fetchAll(db, sql: """
+                    SELECT * FROM history WHERE address = ? AND (height < ? OR (height = ? AND sequence < ?))
+                    ORDER BY height DESC, sequence DESC LIMIT ?
+                    """, arguments: [Data(address.bytes), Int64(cursor.height), Int64(cursor.height), cursor.sequence, limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM history WHERE address = ? ORDER BY height DESC, sequence DESC LIMIT ?",
+                                        arguments: [Data(address.bytes), limit])
+            }
+            return rows.map { row in
+                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"]
+                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind), bytes: [UInt8](bytes))
+            }
+        }
+    }
+
+    // MARK: Safety state
+
+    /// Persists the consensus safety state (last voted round, highest QC...).
+    /// Returns only once it is on disk: call it before any vote or timeout leaves the process.
+    public func saveSafetyState(_ bytes: [UInt8]) throws(StorageError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes",
+                           arguments: [Data(bytes)])
+        }
+    }
+
+    /// The last persisted safety state, or nil on a fresh node.
+    public func loadSafetyState() throws(StorageError) -> [UInt8]? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT bytes FROM safety WHERE id = 1").map { [UInt8]($0) } }
+    }
+
+    // MARK: Snapshots
+
+    /// Writes a snapshot file (temporary name, fsync, rename, fsync of the folder),
+    /// then records it; older snapshots beyond `snapshotsKept` are removed.
+    public func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError) {
+        let name = String(format: "%020llu.snapshot", snapshot.height)
+        let path = (snapshotDirectory as NSString).appendingPathComponent(name)
+        try writeDurably(snapshot.bytes, to: path)
+        let checksum = Blake2b.hash256(snapshot.bytes)
+        let obsolete: [String] = try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO snapshot (height, state_root, file, checksum) VALUES (?, ?, ?, ?)",
+                           arguments: [Int64(snapshot.height), Data(snapshot.stateRoot.bytes), name, Data(checksum.bytes)])
+            let old = try String.fetchAll(db, sql: "SELECT file FROM snapshot ORDER BY height DESC LIMIT -1 OFFSET ?",
+                                          arguments: [snapshotsKept])
+            try db.execute(sql: "DELETE FROM snapshot WHERE height NOT IN (SELECT height FROM snapshot ORDER BY height DESC LIMIT ?)",
+                           arguments: [snapshotsKept])
+            return old
+        }
+        for file in obsolete {
+            unlink((snapshotDirectory as NSString).appendingPathComponent(file))
+        }
+    }
+
+    /// The newest snapshot whose file is intact (checksum matches), or nil.
+    public func latestSnapshot() throws(StorageError) -> StoredSnapshot? {
+        let rows: [Row] = try read { db in try Row.fetchAll(db, sql: "SELECT * FROM snapshot ORDER BY height DESC") }
+        for row in rows {
+            let file: String = row["file"], rootData: Data = row["state_root"], checksumData: Data = row["checksum"]
+            let height: Int64 = row["height"]
+            let path = (snapshotDirectory as NSString).appendingPathComponent(file)
+            guard let data = FileManager.default.contents(atPath: path),
+                  let root = Hash256(bytes: rootData),
+                  Blake2b.hash256([UInt8](data)).bytes == [UInt8](checksumData)
+            else { continue }
+            return StoredSnapshot(height: UInt64(height), stateRoot: root, bytes: [UInt8](data))
+        }
+        return nil
+    }
+
+    private func writeDurably(_ bytes: [UInt8], to path: String) throws(StorageError) {
+        let temporary = path + ".tmp"
+        func fail(_ what: String) -> StorageError {
+            .snapshotFile(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw fail("open") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if n <= 0 { close(fd); unlink(temporary); throw fail("write") }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { close(fd); unlink(temporary); throw fail("fsync") }
+        close(fd)
+        guard rename(temporary, path) == 0 else { unlink(temporary); throw fail("rename") }
+        let dir = open(snapshotDirectory, O_RDONLY)
+        if dir >= 0 { fsync(dir); close(dir) }
+    }
+}
