@@ -204,7 +204,18 @@ private struct SeededGenerator: RandomNumberGenerator {
             case 85..<88:
                 let got = book.cancelAll(owner: owner)
                 #expect(got == ref.cancel { $0.owner == owner }, "step \(step)")
-            case 88..<93:
+            case 88..<90:
+                if let o = ref.orders.randomElement(using: &rng) {
+                    let size = Int64.random(in: 0...o.size, using: &rng)
+                    let got = book.shrink(id: o.id, to: size)
+                    if size > 0 && size < o.size {
+                        ref.orders = ref.orders.map { var x = $0; if x.id == o.id { x.size = size }; return x }
+                        #expect(got == ref.orders.first { $0.id == o.id })
+                    } else {
+                        #expect(got == nil)
+                    }
+                }
+            case 90..<93:
                 if let o = ref.orders.randomElement(using: &rng) {
                     let value = Int64.random(in: 0...1_000, using: &rng)
                     let known = book.setReservedMargin(id: o.id, to: value)

@@ -197,6 +197,49 @@ private typealias F = BookFixture
         #expect(book.levelCount(.buy) == 1 && book.levelCount(.sell) == 0)
     }
 
+    @Test func cancelAllAcrossBooksAndShrink() throws {
+        var books = [
+            try F.book([F.order(4, 1, .buy, 90, 1), F.order(2, 1, .sell, 95, 1), F.order(3, 2, .buy, 90, 1)], market: 0),
+            try F.book([F.order(9, 2, .buy, 10, 1)], market: 1),
+            try F.book([F.order(1, 1, .buy, 10, 1)], market: 2),
+        ]
+        let gone = OrderBook.cancelAll(owner: F.owner(1), in: &books)
+        #expect(gone.map(\.id) == [2, 4, 1])
+        #expect(books.map(\.count) == [1, 1, 0])
+
+        var book = try F.book([F.order(1, 1, .sell, 100, 5), F.order(2, 2, .sell, 100, 5)])
+        let shrunk = book.shrink(id: 1, to: 2)
+        let grown = book.shrink(id: 1, to: 3)
+        let zero = book.shrink(id: 1, to: 0)
+        let missing = book.shrink(id: 7, to: 1)
+        #expect(shrunk?.size == 2 && grown == nil && zero == nil && missing == nil)
+        #expect(book.depth(of: .sell, maxLevels: 1) == [.init(price: 100, size: 7, orders: 2)])
+        // Still first in the queue.
+        let plan = try book.match(F.order(3, 3, .buy, 100, 3, tif: .ioc))
+        #expect(plan.fills.map(\.makerID) == [1, 2] && plan.fills.map(\.size) == [2, 1])
+    }
+
+    @Test func orderIndexAgreesWithDictionary() {
+        // Inserts, lookups and removals (with backward-shift deletion) through several growths.
+        var index = OrderIndex()
+        var expected: [UInt64: Int32] = [:]
+        var state: UInt64 = 12345
+        for i in 0..<20_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let key = (state >> 33) % 4_096
+            if expected[key] == nil && i % 3 != 0 {
+                index.insert(key, Int32(i))
+                expected[key] = Int32(i)
+            } else {
+                index.remove(key)
+                expected[key] = nil
+            }
+            #expect(index[key] == expected[key])
+            #expect(index.count == expected.count)
+        }
+        for key in UInt64(0)..<4_096 { #expect(index[key] == expected[key]) }
+    }
+
     @Test func reservedMarginIsKept() throws {
         var book = try F.book([F.order(1, 1, .buy, 90, 10, reserved: 500)])
         let known = book.setReservedMargin(id: 1, to: 320)

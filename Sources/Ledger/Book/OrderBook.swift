@@ -35,9 +35,13 @@ public struct OrderBook: Sendable {
     @usableFromInline var bidIndex = LevelIndex()
     /// Ask levels keyed by -price, ascending: best (lowest) last.
     @usableFromInline var askIndex = LevelIndex()
-    @usableFromInline var nodeByID: [OrderID: Int32] = [:]
+    @usableFromInline var nodeByID = OrderIndex()
     @usableFromInline var nodeByClient: [ClientKey: Int32] = [:]
-    @usableFromInline var ownerLists: [Address: OwnerList] = [:]
+    /// Each owner's list of orders. A slot, once given to an owner, stays theirs
+    /// (an empty list costs a few bytes), so nodes can point at it and removing
+    /// an order needs no lookup by address.
+    @usableFromInline var ownerLists: [OwnerList] = []
+    @usableFromInline var ownerSlotByAddress: [Address: Int32] = [:]
     /// Bumped by every mutation, so a `MatchPlan` can tell that it is stale.
     /// Not part of the book's state (not encoded, not compared).
     @usableFromInline var revision: UInt64 = 0
@@ -50,7 +54,7 @@ public struct OrderBook: Sendable {
     /// Number of resting orders.
     @inlinable public var count: Int { nodeByID.count }
     /// Whether no order rests.
-    @inlinable public var isEmpty: Bool { nodeByID.isEmpty }
+    @inlinable public var isEmpty: Bool { nodeByID.count == 0 }
 
     /// Highest resting buy price.
     @inlinable public var bestBid: Int64? { bidIndex.slots.last.map { levels[Int($0)].price } }
@@ -76,12 +80,16 @@ public struct OrderBook: Sendable {
 
     /// How many orders `owner` has resting here. O(1).
     @inlinable
-    public func openOrderCount(owner: Address) -> Int { ownerLists[owner]?.count ?? 0 }
+    public func openOrderCount(owner: Address) -> Int {
+        guard let slot = ownerSlotByAddress[owner] else { return 0 }
+        return ownerLists[Int(slot)].count
+    }
 
     /// `owner`'s resting orders, ascending by id.
     public func orders(owner: Address) -> [BookOrder] {
         var out: [BookOrder] = []
-        guard let list = ownerLists[owner] else { return out }
+        guard let slot = ownerSlotByAddress[owner] else { return out }
+        let list = ownerLists[Int(slot)]
         out.reserveCapacity(list.count)
         var n = list.head
         while n != Node.none {
@@ -164,8 +172,8 @@ public struct OrderBook: Sendable {
             level = allocateLevel(Level(price: order.price))
             if order.side == .buy { bidIndex.insert(key, slot: level) } else { askIndex.insert(key, slot: level) }
         }
-        let n = allocateNode(Node(order: order, level: level))
-        nodeByID[order.id] = n
+        let n = allocateNode(Node(order: order, level: level, owner: ownerSlot(for: order.owner)))
+        nodeByID.insert(order.id, n)
         if let cid = order.clientID { nodeByClient[ClientKey(owner: order.owner, clientID: cid)] = n }
         linkIntoLevel(n, level: level)
         linkIntoOwner(n)
@@ -193,7 +201,8 @@ public struct OrderBook: Sendable {
     /// (Across markets, the ledger calls this per market in ascending market id.)
     @discardableResult
     public mutating func cancelAll(owner: Address) -> [BookOrder] {
-        guard let list = ownerLists[owner] else { return [] }
+        guard let slot = ownerSlotByAddress[owner], ownerLists[Int(slot)].count > 0 else { return [] }
+        let list = ownerLists[Int(slot)]
         revision &+= 1
         var out: [BookOrder] = []
         out.reserveCapacity(list.count)
@@ -204,6 +213,30 @@ public struct OrderBook: Sendable {
             n = next
         }
         return out
+    }
+
+    /// Removes all of `owner`'s orders from every book in `books`, in the
+    /// array's order and by ascending id within a book, and returns them in
+    /// that order (the ledger keeps its books indexed by market id).
+    @discardableResult
+    public static func cancelAll(owner: Address, in books: inout [OrderBook]) -> [BookOrder] {
+        var out: [BookOrder] = []
+        for i in books.indices where books[i].openOrderCount(owner: owner) > 0 {
+            out += books[i].cancelAll(owner: owner)
+        }
+        return out
+    }
+
+    /// Lowers the size of order `id` to `size`, keeping its place in the queue
+    /// (a reduce-only order whose position shrank). Returns the order as it
+    /// now rests, or nil, changing nothing, when no such order rests or `size`
+    /// is not in 1 ..< its current size.
+    @discardableResult
+    public mutating func shrink(id: OrderID, to size: Int64) -> BookOrder? {
+        guard let n = nodeByID[id], size > 0, size < nodes[Int(n)].order.size else { return nil }
+        revision &+= 1
+        reduce(n, by: nodes[Int(n)].order.size - size)
+        return nodes[Int(n)].order
     }
 
     /// Sets the margin the ledger reserves for order `id`; false when no such order rests.
@@ -256,20 +289,29 @@ public struct OrderBook: Sendable {
         levels[Int(l)].count += 1
     }
 
+    /// The slot of `owner`'s list, created on first use.
+    @usableFromInline
+    mutating func ownerSlot(for owner: Address) -> Int32 {
+        if let slot = ownerSlotByAddress[owner] { return slot }
+        ownerLists.append(OwnerList())
+        let slot = Int32(ownerLists.count - 1)
+        ownerSlotByAddress[owner] = slot
+        return slot
+    }
+
     /// Links node `n` into its owner's list at its id's position (almost always the tail).
     @usableFromInline
     mutating func linkIntoOwner(_ n: Int32) {
-        let order = nodes[Int(n)].order
-        var list = ownerLists[order.owner] ?? OwnerList()
-        var after = list.tail
-        while after != Node.none && nodes[Int(after)].order.id > order.id { after = nodes[Int(after)].ownerPrev }
-        let before = after == Node.none ? list.head : nodes[Int(after)].ownerNext
+        let id = nodes[Int(n)].order.id
+        let o = Int(nodes[Int(n)].owner)
+        var after = ownerLists[o].tail
+        while after != Node.none && nodes[Int(after)].order.id > id { after = nodes[Int(after)].ownerPrev }
+        let before = after == Node.none ? ownerLists[o].head : nodes[Int(after)].ownerNext
         nodes[Int(n)].ownerPrev = after
         nodes[Int(n)].ownerNext = before
-        if after == Node.none { list.head = n } else { nodes[Int(after)].ownerNext = n }
-        if before == Node.none { list.tail = n } else { nodes[Int(before)].ownerPrev = n }
-        list.count += 1
-        ownerLists[order.owner] = list
+        if after == Node.none { ownerLists[o].head = n } else { nodes[Int(after)].ownerNext = n }
+        if before == Node.none { ownerLists[o].tail = n } else { nodes[Int(before)].ownerPrev = n }
+        ownerLists[o].count += 1
     }
 
     /// Unlinks node `n` from every structure, frees it and returns its order.
@@ -290,14 +332,12 @@ public struct OrderBook: Sendable {
             freeLevel = l
         }
         // Owner list.
-        if var list = ownerLists[order.owner] {
-            if node.ownerPrev == Node.none { list.head = node.ownerNext } else { nodes[Int(node.ownerPrev)].ownerNext = node.ownerNext }
-            if node.ownerNext == Node.none { list.tail = node.ownerPrev } else { nodes[Int(node.ownerNext)].ownerPrev = node.ownerPrev }
-            list.count -= 1
-            if list.count == 0 { ownerLists[order.owner] = nil } else { ownerLists[order.owner] = list }
-        }
+        let o = Int(node.owner)
+        if node.ownerPrev == Node.none { ownerLists[o].head = node.ownerNext } else { nodes[Int(node.ownerPrev)].ownerNext = node.ownerNext }
+        if node.ownerNext == Node.none { ownerLists[o].tail = node.ownerPrev } else { nodes[Int(node.ownerNext)].ownerPrev = node.ownerPrev }
+        ownerLists[o].count -= 1
         // Lookups.
-        nodeByID[order.id] = nil
+        nodeByID.remove(order.id)
         if let cid = order.clientID { nodeByClient[ClientKey(owner: order.owner, clientID: cid)] = nil }
         nodes[Int(n)].next = freeNode
         freeNode = n
@@ -329,6 +369,8 @@ struct Node: Sendable {
     @usableFromInline var order: BookOrder
     /// Slot of the price level holding the order.
     @usableFromInline var level: Int32
+    /// Slot of the owner's list.
+    @usableFromInline var owner: Int32
     @usableFromInline var prev: Int32 = Node.none
     /// Next in the level FIFO; in a free node, the next free node.
     @usableFromInline var next: Int32 = Node.none
@@ -336,9 +378,10 @@ struct Node: Sendable {
     @usableFromInline var ownerNext: Int32 = Node.none
 
     @usableFromInline
-    init(order: BookOrder, level: Int32) {
+    init(order: BookOrder, level: Int32, owner: Int32) {
         self.order = order
         self.level = level
+        self.owner = owner
     }
 }
 
