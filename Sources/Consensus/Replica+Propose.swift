@@ -13,7 +13,7 @@ extension Replica {
     /// uncommitted non-empty ancestor that needs more rounds to commit, or the
     /// idle interval has passed (then an empty block keeps the chain alive).
     mutating func proposeIfReady() {
-        guard isLeader(of: round), !leading.proposed else { return }
+        guard isLeader(of: round), !leading.proposed, SafetyRules.mayPropose(round: round, state: safety) else { return }
         let payload = leading.payload ?? []
         guard leading.payload != nil || leading.idleExpired else { return }
         let highQC = safety.highQC
@@ -34,6 +34,7 @@ extension Replica {
                           payload: payload)
         let signature = key.sign(SigningMessage.proposal(chain: chain, blockID: block.id))
         leading.proposed = true
+        persistSafety(SafetyRules.recordingProposal(round: round, state: safety))
         effects.append(.cancelTimer(TimerID(kind: .idle, round: round)))
         effects.append(.broadcast(.proposal(Proposal(block: block, timeoutCertificate: tc, signature: signature))))
     }

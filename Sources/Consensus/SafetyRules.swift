@@ -2,16 +2,19 @@ import Codec
 import Crypto
 
 /// What a validator must keep across restarts so it never signs two
-/// conflicting votes: the last round it voted or timed out in, and its
-/// highest QC (which every timeout it signs must carry). The host writes this
-/// to disk on `Effect.persist`, before performing any later effect.
+/// conflicting messages: the last round it voted or timed out in, its
+/// highest QC (which every timeout it signs must carry), and the last round it
+/// proposed in (so a restarted leader does not propose a second block). The
+/// host writes this to disk on `Effect.persist`, before any later effect.
 public struct SafetyState: Hashable, Sendable {
     public var lastVotedRound: Round
     public var highQC: QuorumCertificate
+    public var lastProposedRound: Round
 
-    public init(lastVotedRound: Round, highQC: QuorumCertificate) {
+    public init(lastVotedRound: Round, highQC: QuorumCertificate, lastProposedRound: Round = 0) {
         self.lastVotedRound = lastVotedRound
         self.highQC = highQC
+        self.lastProposedRound = lastProposedRound
     }
 }
 
@@ -46,7 +49,20 @@ public enum SafetyRules {
     /// The state after voting in `round` (the high QC only grows).
     public static func recordingVote(round: Round, highQC: QuorumCertificate, state: SafetyState) -> SafetyState {
         SafetyState(lastVotedRound: max(state.lastVotedRound, round),
-                    highQC: highQC.round > state.highQC.round ? highQC : state.highQC)
+                    highQC: highQC.round > state.highQC.round ? highQC : state.highQC,
+                    lastProposedRound: state.lastProposedRound)
+    }
+
+    /// Proposal rule: one proposal per round, even across restarts.
+    public static func mayPropose(round: Round, state: SafetyState) -> Bool {
+        round > state.lastProposedRound
+    }
+
+    /// The state after proposing in `round`.
+    public static func recordingProposal(round: Round, state: SafetyState) -> SafetyState {
+        var next = state
+        next.lastProposedRound = max(state.lastProposedRound, round)
+        return next
     }
 
     /// The state after timing out `round`.
@@ -59,8 +75,9 @@ extension SafetyState: Canonical {
     public func encode(to w: inout ByteWriter) {
         w.write(lastVotedRound)
         w.write(highQC)
+        w.write(lastProposedRound)
     }
     public init(from r: inout ByteReader) throws(CodecError) {
-        self.init(lastVotedRound: try r.readUInt64(), highQC: try r.read())
+        self.init(lastVotedRound: try r.readUInt64(), highQC: try r.read(), lastProposedRound: try r.readUInt64())
     }
 }
