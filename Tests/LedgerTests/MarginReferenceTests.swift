@@ -207,8 +207,11 @@ struct MarginReferenceTests {
     static func randomAccount(_ underlyings: [UnderlyingRisk], _ rng: inout SplitMix64)
         -> (AccountRisk, HypotheticalFill?)
     {
-        let maxUnits: Int64 = 1_000  // whole units of each asset
-        let maxPrice: Int64 = 1_000_000 * 1_000_000  // 1M USDC
+        // Within the engine's capacity (about 10^(20 - d) USDC of notional, d the largest decimals):
+        // up to 10^9 USDC per asset with 8 decimals, 10^7 with 12.
+        let largestDecimals = underlyings.map(\.decimals).max() ?? 0
+        let maxUnits: Int64 = largestDecimals > 8 ? 100 : 1_000  // whole units of each asset
+        let maxPrice: Int64 = (largestDecimals > 8 ? 100_000 : 1_000_000) * 1_000_000
         var exposures: [Exposure] = []
         for u in underlyings where rng.next() % 4 != 0 {
             let unit = ReferenceMargin.pow10(u.decimals)
