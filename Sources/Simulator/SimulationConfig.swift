@@ -93,12 +93,14 @@ public struct SimulationConfig: Sendable {
         c.crashes = rng.chance(ppm: 800_000)
         c.crashAfterPersistPPM = c.crashes ? rng.uniform(0...3_000) : 0
         c.maxClockSkew = rng.uniform(0...200)
-        let byzantineCount = Int(rng.below(UInt64(c.f) + 1))
+        // 1...f Byzantine validators; the first behaviour cycles with the seed so
+        // that any five consecutive seeds exercise all of them.
+        let byzantineCount = c.f == 0 ? 0 : 1 + Int(rng.below(UInt64(c.f)))
         var candidates = (0..<validators).map { ValidatorIndex($0) }
-        for _ in 0..<byzantineCount {
+        let all = ByzantineBehaviour.allCases
+        for k in 0..<byzantineCount {
             let v = candidates.remove(at: Int(rng.below(UInt64(candidates.count))))
-            let all = ByzantineBehaviour.allCases
-            c.byzantine[v] = all[Int(rng.below(UInt64(all.count)))]
+            c.byzantine[v] = k == 0 ? all[Int(seed % UInt64(all.count))] : all[Int(rng.below(UInt64(all.count)))]
         }
         c.healAtRound = rounds * 7 / 10
         return c
