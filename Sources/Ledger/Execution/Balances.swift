@@ -1,0 +1,200 @@
+import Crypto
+
+/// Whether a debit may borrow what the account lacks.
+/// Runs checked arithmetic, mapping its failure to the ledger's overflow error.
+@inline(__always)
+func ck<T>(_ body: () throws(LedgerMathError) -> T) throws(LedgerError) -> T {
+    do { return try body() } catch { throw .overflow }
+}
+
+enum BorrowPolicy {
+    /// Never: refuse with `insufficientBalance`.
+    case never
+    /// A voluntary action (an order, a borrow): portfolio accounts only, caps and pool cash checked.
+    case voluntary
+    /// A loss, fee, funding or takeover: always posts, as debt if need be.
+    case forced
+}
+
+extension Ledger {
+    /// Supplied (rounded down) and owed (rounded up) amounts of one holding.
+    func amounts(_ h: AssetHolding) throws(LedgerError) -> (supplied: Int64, owed: Int64) {
+        let pool = pools[Int(h.asset)]
+        return (try ck { () throws(LedgerMathError) in try pool.supplied(shares: h.supplyShares) },
+                try ck { () throws(LedgerMathError) in try pool.owed(shares: h.debtShares) })
+    }
+
+    /// Net amount of `asset`: wallet + supplied - owed.
+    func netBalance(_ account: Account, _ asset: AssetID) throws(LedgerError) -> Int64 {
+        let h = account.holding(asset)
+        let (s, o) = try amounts(h)
+        return try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(s).checkedSubtracting(o) }
+    }
+
+    mutating func modifyAccount(_ address: Address, _ body: (inout Account) throws(LedgerError) -> Void) throws(LedgerError) {
+        touch(.account(address))
+        var account = accounts[address] ?? Account()
+        try body(&account)
+        accounts[address] = account
+    }
+
+    // MARK: Pool share movements (the only code that changes shares and cash)
+
+    /// Moves `amount` from the wallet into supply shares (rounded down).
+    mutating func supplyFromWallet(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        guard amount > 0 else { return }
+        touch(.pool(asset))
+        var pool = pools[Int(asset)]
+        let shares = try ck { () throws(LedgerMathError) in try pool.supplySharesFor(amount, rounding: .down) }
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
+            var h = a.holding(asset)
+            guard h.wallet >= amount else { throw .insufficientBalance(asset: asset, available: h.wallet, needed: amount) }
+            h.wallet -= amount
+            h.supplyShares = try ck { () throws(LedgerMathError) in try h.supplyShares.checkedAdding(shares) }
+            a.setHolding(h)
+        }
+        pool.supplyShares = try ck { () throws(LedgerMathError) in try pool.supplyShares.checkedAdding(shares) }
+        pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedAdding(amount) }
+        pools[Int(asset)] = pool
+    }
+
+    /// Moves `amount` of supply into the wallet (shares burnt rounded up, capped at what is held).
+    mutating func withdrawToWallet(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        guard amount > 0 else { return }
+        touch(.pool(asset))
+        var pool = pools[Int(asset)]
+        let h0 = account(address).holding(asset)
+        let supplied = try amounts(h0).supplied
+        guard supplied >= amount else { throw .insufficientBalance(asset: asset, available: supplied, needed: amount) }
+        let burn = amount == supplied ? h0.supplyShares
+            : min(h0.supplyShares, try ck { () throws(LedgerMathError) in try pool.supplySharesFor(amount, rounding: .up) })
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
+            var h = a.holding(asset)
+            h.supplyShares -= burn
+            h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
+            a.setHolding(h)
+        }
+        pool.supplyShares -= burn
+        pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
+        pools[Int(asset)] = pool
+    }
+
+    /// Borrows `amount` into the wallet (debt shares rounded up). Voluntary borrows check pool
+    /// cash and caps; forced ones (losses) always post.
+    mutating func borrowToWallet(_ address: Address, _ asset: AssetID, _ amount: Int64, voluntary: Bool) throws(LedgerError) {
+        guard amount > 0 else { return }
+        guard let cfg = config.asset(asset) else { throw .unknownAsset(asset) }
+        touch(.pool(asset))
+        var pool = pools[Int(asset)]
+        let shares = try ck { () throws(LedgerMathError) in try pool.debtSharesFor(amount, rounding: .up) }
+        if voluntary {
+            guard cfg.borrowable else { throw .notBorrowable(asset) }
+            guard pool.cash >= amount else { throw .insufficientLiquidity(asset: asset, available: max(0, pool.cash)) }
+            let total = try ck { () throws(LedgerMathError) in try pool.owed(shares: pool.debtShares + shares) }
+            if total > cfg.borrowCap { throw .capReached(cap: "borrow", limit: cfg.borrowCap) }
+            let mine = try ck { () throws(LedgerMathError) in try pool.owed(shares: account(address).holding(asset).debtShares + shares) }
+            if mine > cfg.userBorrowCap { throw .capReached(cap: "user borrow", limit: cfg.userBorrowCap) }
+        }
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
+            var h = a.holding(asset)
+            h.debtShares = try ck { () throws(LedgerMathError) in try h.debtShares.checkedAdding(shares) }
+            h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
+            a.setHolding(h)
+        }
+        pool.debtShares = try ck { () throws(LedgerMathError) in try pool.debtShares.checkedAdding(shares) }
+        pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
+        pools[Int(asset)] = pool
+    }
+
+    /// Repays up to `amount` of debt from the wallet; returns what was repaid.
+    @discardableResult
+    mutating func repayFromWallet(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) -> Int64 {
+        let h0 = account(address).holding(asset)
+        guard amount > 0, h0.debtShares > 0, h0.wallet > 0 else { return 0 }
+        touch(.pool(asset))
+        var pool = pools[Int(asset)]
+        let owed = try amounts(h0).owed
+        let pay = min(amount, owed, h0.wallet)
+        // Paying everything owed clears every share; otherwise burn shares rounded down.
+        let burn = pay == owed ? h0.debtShares
+            : min(h0.debtShares, try ck { () throws(LedgerMathError) in try pool.debtSharesFor(pay, rounding: .down) })
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
+            var h = a.holding(asset)
+            h.debtShares -= burn
+            h.wallet -= pay
+            a.setHolding(h)
+        }
+        pool.debtShares -= burn
+        pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedAdding(pay) }
+        pools[Int(asset)] = pool
+        return pay
+    }
+
+    // MARK: Credits and debits (every balance change of a trade, fee, PnL or transfer)
+
+    /// Adds `amount` of `asset`: repays debt first, then a portfolio account supplies the rest
+    /// (as far as the caps allow); a standard account keeps it in the wallet.
+    mutating func credit(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        guard amount > 0 else { return }
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
+            var h = a.holding(asset)
+            h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
+            a.setHolding(h)
+        }
+        try settleWallet(address, asset)
+    }
+
+    /// Puts the idle wallet balance of `asset` to work: repay debt, then (portfolio) supply.
+    mutating func settleWallet(_ address: Address, _ asset: AssetID) throws(LedgerError) {
+        let acct = account(address)
+        let h = acct.holding(asset)
+        if h.wallet > 0 && h.debtShares > 0 { try repayFromWallet(address, asset, h.wallet) }
+        guard acct.mode == .portfolio, let cfg = config.asset(asset), cfg.borrowable else { return }
+        let idle = account(address).holding(asset).wallet
+        guard idle > 0 else { return }
+        let pool = pools[Int(asset)]
+        let total = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
+        let mine = try amounts(account(address).holding(asset)).supplied
+        let room = max(0, min(cfg.supplyCap - total, cfg.userSupplyCap - mine))
+        try supplyFromWallet(address, asset, min(idle, room))
+    }
+
+    /// Takes `amount` of `asset`: wallet first, then supply, then a borrow as `policy` allows.
+    mutating func debit(_ address: Address, _ asset: AssetID, _ amount: Int64, policy: BorrowPolicy) throws(LedgerError) {
+        guard amount > 0 else { return }
+        let acct = account(address)
+        let h = acct.holding(asset)
+        var missing = amount - min(amount, h.wallet)
+        if missing > 0 {
+            let supplied = try amounts(h).supplied
+            let take = min(missing, supplied)
+            try withdrawToWallet(address, asset, take)
+            missing -= take
+        }
+        if missing > 0 {
+            switch policy {
+            case .never:
+                throw .insufficientBalance(asset: asset, available: amount - missing, needed: amount)
+            case .voluntary:
+                guard acct.mode == .portfolio else {
+                    throw .insufficientBalance(asset: asset, available: amount - missing, needed: amount)
+                }
+                try borrowToWallet(address, asset, missing, voluntary: true)
+            case .forced:
+                try borrowToWallet(address, asset, missing, voluntary: false)
+            }
+        }
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
+            var h = a.holding(asset)
+            h.wallet -= amount
+            a.setHolding(h)
+        }
+    }
+
+    /// Adds `amount` to the insurance fund's `asset` balance.
+    mutating func payInsurance(_ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        guard amount != 0 else { return }
+        touch(.insurance)
+        insurance[Int(asset)] = try ck { () throws(LedgerMathError) in try insurance[Int(asset)].checkedAdding(amount) }
+    }
+}

@@ -1,0 +1,259 @@
+import Crypto
+
+/// What consensus hands the ledger: the block time and the ordered transactions, whose
+/// signatures and chain id the caller has already verified.
+public struct BlockInput: Sendable {
+    public var timeMs: Int64
+    public var transactions: [SignedTransaction]
+
+    public init(timeMs: Int64, transactions: [SignedTransaction]) {
+        self.timeMs = timeMs
+        self.transactions = transactions
+    }
+}
+
+/// The outcome of one order of a `placeOrders` action.
+public struct OrderOutcome: Equatable, Sendable {
+    /// The id the order got (nil when it was rejected before matching).
+    public var orderID: OrderID?
+    /// Base units filled at once.
+    public var filled: Int64
+    /// Base units left resting.
+    public var resting: Int64
+    /// Why it was rejected, when it was.
+    public var error: LedgerError?
+}
+
+/// One transaction's receipt.
+public struct Receipt: Equatable, Sendable {
+    /// Position of the transaction in the block.
+    public var index: Int
+    /// nil on success, else why the action was refused (nothing but the nonce changed).
+    public var error: LedgerError?
+    /// Per order, for `placeOrders`.
+    public var orders: [OrderOutcome] = []
+    /// Set while the chain refuses new risk (an unsocialized deficit).
+    public var notice: String?
+
+    public var succeeded: Bool { error == nil }
+}
+
+/// The result of applying a block.
+public struct BlockResult: Sendable {
+    public var height: UInt64
+    public var stateRoot: Hash256
+    /// One per transaction, in the block's order.
+    public var receipts: [Receipt]
+    /// Accounts taken over by the backstop at the end of the block.
+    public var backstopTakeovers: [Address]
+    /// Whether positions settled funding in this block.
+    public var fundingSettled: Bool
+}
+
+extension Ledger {
+    /// Applies one block: interest accrual, oracle prices, other non-order actions, cancels,
+    /// orders (proposal order within each group), funding at an interval boundary, backstop
+    /// takeovers, then the state root.
+    public mutating func apply(block: BlockInput) -> BlockResult {
+        let previousTime = global.timeMs
+        let now = max(global.timeMs, block.timeMs)
+        touch(.global)
+        global.height &+= 1
+        global.timeMs = now
+
+        accrueInterest(to: now)
+
+        var receipts = block.transactions.indices.map { Receipt(index: $0) }
+        var groups: [[Int]] = [[], [], [], []]
+        for (i, tx) in block.transactions.enumerated() { groups[Ledger.group(of: tx.transaction.action)].append(i) }
+        for (g, indices) in groups.enumerated() {
+            for i in indices { receipts[i] = execute(block.transactions[i].transaction, index: i) }
+            if g == 0 { updateOraclePrices() }
+        }
+
+        sampleFundingPremiums(elapsedMs: now - previousTime)
+        let settled = settleFundingIfDue(blockTimeMs: now)
+        let takeovers = runBackstop()
+        if global.deficit > 0 {
+            let notice = LedgerError.riskRefused(deficit: global.deficit).description
+            for i in receipts.indices { receipts[i].notice = notice }
+        }
+        let root = updateRoot()
+        return BlockResult(height: global.height, stateRoot: root, receipts: receipts,
+                           backstopTakeovers: takeovers, fundingSettled: settled)
+    }
+
+    /// 0 oracle, 1 other non-order actions, 2 cancels, 3 orders.
+    static func group(of action: Action) -> Int {
+        switch action {
+        case .oraclePrices: return 0
+        case .cancel, .cancelAll: return 2
+        case .placeOrders: return 3
+        default: return 1
+        }
+    }
+
+    /// Checks and consumes the nonce, then runs the action; a failed action is rolled back.
+    mutating func execute(_ tx: Transaction, index: Int) -> Receipt {
+        var receipt = Receipt(index: index)
+        let sender = tx.sender
+        if let error = account(sender).nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
+            receipt.error = error
+            return receipt
+        }
+        touch(.account(sender))
+        var a = account(sender)
+        a.nonces.insert(tx.nonce)
+        accounts[sender] = a
+
+        beginTransaction()
+        do {
+            receipt.orders = try perform(tx.action, sender: sender)
+            commitTransaction()
+        } catch {
+            rollbackTransaction()
+            receipt.error = error
+        }
+        return receipt
+    }
+
+    mutating func perform(_ action: Action, sender: Address) throws(LedgerError) -> [OrderOutcome] {
+        switch action {
+        case .transfer(let to, let asset, let amount): try transfer(from: sender, to: to, asset: asset, amount: amount)
+        case .supply(let asset, let amount): try supply(sender, asset, amount)
+        case .withdraw(let asset, let amount): try withdraw(sender, asset, amount)
+        case .borrow(let asset, let amount): try borrow(sender, asset, amount)
+        case .repay(let asset, let amount): try repay(sender, asset, amount)
+        case .setMarginMode(let mode): try setMarginMode(sender, mode)
+        case .oraclePrices(let prices): try submitOraclePrices(sender, prices)
+        case .liquidate(let target): try liquidate(liquidator: sender, target: target)
+        case .cancel(let cancels): try cancel(sender, cancels)
+        case .cancelAll(let market): try cancelAll(sender, market: market)
+        case .placeOrders(let orders): return try placeOrders(sender, orders)
+        }
+        return []
+    }
+
+    func refuseNewRisk() throws(LedgerError) {
+        if global.deficit > 0 { throw .riskRefused(deficit: global.deficit) }
+    }
+
+    func knownAsset(_ asset: AssetID) throws(LedgerError) -> AssetConfig {
+        guard let cfg = config.asset(asset) else { throw .unknownAsset(asset) }
+        return cfg
+    }
+
+    // MARK: Lending and transfers
+
+    mutating func transfer(from sender: Address, to: Address, asset: AssetID, amount: Int64) throws(LedgerError) {
+        _ = try knownAsset(asset)
+        guard amount > 0 else { throw .amountNotPositive(amount) }
+        guard to != sender else { throw .transferToSelf }
+        try refuseNewRisk()
+        // Borrowed balances cannot leave: only the wallet and supply pay for a transfer.
+        try debit(sender, asset, amount, policy: .never)
+        try credit(to, asset, amount)
+        try checkRisk(sender)
+    }
+
+    mutating func supply(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        let cfg = try knownAsset(asset)
+        guard amount > 0 else { throw .amountNotPositive(amount) }
+        guard cfg.borrowable else { throw .notBorrowable(asset) }
+        let h = account(sender).holding(asset)
+        if h.wallet < amount { throw .insufficientBalance(asset: asset, available: h.wallet, needed: amount) }
+        // Supplying repays debt first.
+        let repaid = try repayFromWallet(sender, asset, amount)
+        let rest = amount - repaid
+        let pool = pools[Int(asset)]
+        let total = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
+        if total > cfg.supplyCap - rest { throw .capReached(cap: "supply", limit: cfg.supplyCap) }
+        let mine = try amounts(account(sender).holding(asset)).supplied
+        if mine > cfg.userSupplyCap - rest { throw .capReached(cap: "user supply", limit: cfg.userSupplyCap) }
+        try supplyFromWallet(sender, asset, rest)
+    }
+
+    mutating func withdraw(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        _ = try knownAsset(asset)
+        guard amount > 0 else { throw .amountNotPositive(amount) }
+        try refuseNewRisk()
+        try withdrawToWallet(sender, asset, amount)
+        try checkRisk(sender)
+    }
+
+    mutating func borrow(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        let cfg = try knownAsset(asset)
+        guard amount > 0 else { throw .amountNotPositive(amount) }
+        guard cfg.borrowable else { throw .notBorrowable(asset) }
+        guard account(sender).mode == .portfolio else { throw .borrowingNeedsPortfolioMode }
+        try refuseNewRisk()
+        try borrowToWallet(sender, asset, amount, voluntary: true)
+        try checkRisk(sender)
+    }
+
+    mutating func repay(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+        _ = try knownAsset(asset)
+        guard amount > 0 else { throw .amountNotPositive(amount) }
+        let a = account(sender)
+        let h = a.holding(asset)
+        let owed = try amounts(h).owed
+        let pay = min(amount, owed)
+        guard pay > 0 else { throw .insufficientBalance(asset: asset, available: 0, needed: amount) }
+        let supplied = try amounts(h).supplied
+        if h.wallet < pay {
+            // Repaying from supply is allowed too (a standard account holding both).
+            let fromSupply = min(pay - h.wallet, supplied)
+            try withdrawToWallet(sender, asset, fromSupply)
+        }
+        let paid = try repayFromWallet(sender, asset, pay)
+        if paid < pay { throw .insufficientBalance(asset: asset, available: paid, needed: pay) }
+    }
+
+    mutating func setMarginMode(_ sender: Address, _ mode: MarginMode) throws(LedgerError) {
+        let a = account(sender)
+        guard a.mode != mode else { throw .modeUnchanged }
+        guard a.openOrders == 0 else { throw .hasOpenOrders }
+        if mode == .portfolio {
+            try refuseNewRisk()
+            let value = try evaluate(accountRisk(a)).portfolio.liquidationValue
+            let e = config.genesis.eligibility
+            if value >= e.maxAccountValue {
+                throw .notEligible(reason: "account value \(value) is not below the maximum \(e.maxAccountValue)")
+            }
+            if a.weightedVolume < e.minWeightedVolume && value < e.minAccountValue {
+                throw .notEligible(reason: "weighted volume \(a.weightedVolume) < \(e.minWeightedVolume) and account value \(value) < \(e.minAccountValue)")
+            }
+        }
+        try modifyAccount(sender) { (acct: inout Account) throws(LedgerError) in acct.mode = mode }
+        if mode == .portfolio {
+            // Idle balances go to work.
+            for h in account(sender).holdings { try settleWallet(sender, h.asset) }
+        }
+        try checkRisk(sender)
+    }
+
+    // MARK: Interest
+
+    /// Accrues every pool to `now` and sweeps the surplus (reserve and dust) to the insurance fund.
+    mutating func accrueInterest(to now: Int64) {
+        for i in pools.indices {
+            var pool = pools[i]
+            guard pool.lastAccrualMs < now else { continue }
+            touch(.pool(AssetID(i)))
+            do {
+                try pool.accrue(to: now, model: config.rateModels[i])
+                let sweep = min(try pool.surplus(), pool.cash)
+                if sweep > 0 {
+                    pool.cash -= sweep
+                    touch(.insurance)
+                    insurance[i] = try insurance[i].checkedAdding(sweep)
+                }
+            } catch {
+                // An index that would overflow stops growing; the pool keeps its last values.
+                pool = pools[i]
+                pool.lastAccrualMs = now
+            }
+            pools[i] = pool
+        }
+    }
+}

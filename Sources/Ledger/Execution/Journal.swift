@@ -1,0 +1,118 @@
+import Crypto
+
+/// The undo log of the transaction being applied: the value each entry had before its first
+/// change, so a failed action can be rolled back exactly. Savepoints nest (a maker fill that
+/// must be undone inside an order that succeeds).
+struct Journal: Sendable {
+    enum Saved: Sendable {
+        case global(GlobalState)
+        case insurance([Int64])
+        case pool(LendingPool)
+        case oracle(OracleState)
+        case market(MarketState)
+        case order(MarketID, OrderID, BookOrder?)
+        case account(Address, Account?)
+    }
+
+    var entries: [(key: StateKey, saved: Saved)] = []
+    /// Index in `entries` of each key's latest save (lookup only).
+    var savedAt: [StateKey: Int] = [:]
+    /// Entries before this index belong to enclosing savepoints.
+    var floor = 0
+    /// Off between transactions: block-level steps are not rolled back.
+    var active = false
+
+    /// Whether `key` needs saving before it changes.
+    func needsSave(_ key: StateKey) -> Bool {
+        guard active else { return false }
+        if let i = savedAt[key], i >= floor { return false }
+        return true
+    }
+
+    mutating func record(_ key: StateKey, _ saved: Saved) {
+        savedAt[key] = entries.count
+        entries.append((key, saved))
+    }
+}
+
+/// A point the journal can roll back to.
+struct Savepoint {
+    let start: Int
+    let previousFloor: Int
+}
+
+extension Ledger {
+    /// Records the current value of `key` (once per savepoint) and marks it dirty.
+    mutating func touch(_ key: StateKey) {
+        guard journal.needsSave(key) else {
+            if !journal.active { dirty.append(key) }
+            return
+        }
+        dirty.append(key)
+        let saved: Journal.Saved
+        switch key {
+        case .global: saved = .global(global)
+        case .insurance: saved = .insurance(insurance)
+        case .pool(let a): saved = .pool(pools[Int(a)])
+        case .oracle(let a): saved = .oracle(oracles[Int(a)])
+        case .market(let m): saved = .market(markets[Int(m)])
+        case .order(let m, let id): saved = .order(m, id, books[Int(m)].order(id: id))
+        case .account(let a): saved = .account(a, accounts[a])
+        }
+        journal.record(key, saved)
+    }
+
+    /// Starts a transaction: everything until `commitTransaction` or `rollbackTransaction`.
+    mutating func beginTransaction() {
+        journal.entries.removeAll(keepingCapacity: true)
+        journal.savedAt.removeAll(keepingCapacity: true)
+        journal.floor = 0
+        journal.active = true
+    }
+
+    mutating func commitTransaction() {
+        journal.entries.removeAll(keepingCapacity: true)
+        journal.savedAt.removeAll(keepingCapacity: true)
+        journal.active = false
+    }
+
+    mutating func rollbackTransaction() {
+        rollback(to: Savepoint(start: 0, previousFloor: 0))
+        journal.active = false
+    }
+
+    mutating func savepoint() -> Savepoint {
+        let sp = Savepoint(start: journal.entries.count, previousFloor: journal.floor)
+        journal.floor = journal.entries.count
+        return sp
+    }
+
+    /// Keeps the changes since `sp`, which now belong to the enclosing level.
+    mutating func release(_ sp: Savepoint) {
+        journal.floor = sp.previousFloor
+    }
+
+    /// Restores every entry changed since `sp`, newest first.
+    mutating func rollback(to sp: Savepoint) {
+        var i = journal.entries.count - 1
+        while i >= sp.start {
+            let (key, saved) = journal.entries[i]
+            switch saved {
+            case .global(let v): global = v
+            case .insurance(let v): insurance = v
+            case .pool(let v): pools[Int(v.asset)] = v
+            case .oracle(let v): oracles[Int(v.asset)] = v
+            case .market(let v): markets[Int(v.market)] = v
+            case .order(let m, let id, let order):
+                books[Int(m)].cancel(id: id)
+                // Re-inserting at its id keeps its time priority. It rested before, so it fits.
+                if let order { try? books[Int(m)].insert(order) }
+            case .account(let a, let v): accounts[a] = v
+            }
+            if journal.savedAt[key] == i { journal.savedAt[key] = nil }
+            i -= 1
+        }
+        journal.entries.removeLast(journal.entries.count - sp.start)
+        journal.floor = sp.previousFloor
+    }
+}

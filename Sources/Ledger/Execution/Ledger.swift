@@ -1,0 +1,139 @@
+import Codec
+import Crypto
+
+/// The deterministic portfolio-margin state machine: the whole state, and the rules that
+/// move it from block to block (`apply(block:)`).
+///
+/// Pure: no IO, clock or randomness; dictionaries are used for lookup only and never iterated
+/// unsorted. Every mutation goes through `touch(_:)`, which records the entry's old value in
+/// the current transaction's journal (for rollback) and marks it dirty (for the state root).
+public struct Ledger: Sendable {
+    public let config: LedgerConfig
+    public internal(set) var global: GlobalState
+    var accounts: [Address: Account] = [:]
+    var pools: [LendingPool]
+    /// The insurance fund's balance per asset (fees, reserve sweeps, liquidation shares).
+    var insurance: [Int64]
+    var oracles: [OracleState]
+    var markets: [MarketState]
+    var books: [OrderBook]
+
+    var tree: StateTree
+    /// Entries changed since the last root (duplicates allowed).
+    var dirty: [StateKey] = []
+    var journal = Journal()
+
+    /// The state at genesis. The genesis is validated first.
+    public init(genesis: Genesis) throws(GenesisError) {
+        try genesis.validate()
+        config = try LedgerConfig(genesis: genesis)
+        let t = genesis.genesisTimeMs
+        global = GlobalState(genesisHash: Blake2b.hash256(genesis.encodeJSON()), timeMs: t,
+                             lastFundingMs: t - t % genesis.funding.intervalMs)
+        pools = genesis.assets.indices.map { LendingPool(asset: AssetID($0), timeMs: t) }
+        insurance = [Int64](repeating: 0, count: genesis.assets.count)
+        oracles = genesis.assets.enumerated().map { OracleState(asset: AssetID($0), price: $1.initialPrice) }
+        markets = genesis.markets.indices.map { MarketState(market: MarketID($0)) }
+        books = genesis.markets.indices.map { OrderBook(market: MarketID($0)) }
+        tree = StateTree()
+        // Validation bounded every total by Int64, so these sums cannot overflow.
+        for b in genesis.balances {
+            var account = accounts[b.address] ?? Account()
+            var h = account.holding(b.asset)
+            h.wallet += b.amount
+            account.setHolding(h)
+            accounts[b.address] = account
+        }
+        for f in genesis.insuranceFund { insurance[Int(f.asset)] += f.amount }
+        rebuildTree()
+    }
+
+    // MARK: Reading
+
+    /// The account at `address` (an empty standard account when it never appeared).
+    public func account(_ address: Address) -> Account { accounts[address] ?? Account() }
+    public func pool(_ asset: AssetID) -> LendingPool? { Int(asset) < pools.count ? pools[Int(asset)] : nil }
+    public func book(_ market: MarketID) -> OrderBook? { Int(market) < books.count ? books[Int(market)] : nil }
+    public func marketState(_ market: MarketID) -> MarketState? { Int(market) < markets.count ? markets[Int(market)] : nil }
+    public func oracle(_ asset: AssetID) -> OracleState? { Int(asset) < oracles.count ? oracles[Int(asset)] : nil }
+    public var insuranceFund: [Int64] { insurance }
+    /// Every account address, sorted.
+    public var addresses: [Address] { accounts.keys.sorted() }
+    public var accountCount: Int { accounts.count }
+
+    // MARK: State root
+
+    /// The commitment to the state after the last block (maintained incrementally).
+    public var stateRoot: Hash256 { tree.root }
+
+    /// Every entry's key, sorted.
+    func allKeys() -> [StateKey] {
+        var keys: [StateKey] = [.global, .insurance]
+        keys += pools.indices.map { .pool(AssetID($0)) }
+        keys += oracles.indices.map { .oracle(AssetID($0)) }
+        keys += markets.indices.map { .market(MarketID($0)) }
+        for (m, book) in books.enumerated() {
+            var ids: [OrderID] = []
+            ids.reserveCapacity(book.count)
+            book.forEachOrder { ids.append($0.id) }
+            keys += ids.sorted().map { .order(MarketID(m), $0) }
+        }
+        keys += accounts.keys.sorted().map { .account($0) }
+        return keys
+    }
+
+    /// The canonical bytes of an entry, nil when it does not exist.
+    func value(of key: StateKey) -> [UInt8]? {
+        switch key {
+        case .global: return global.canonicalBytes
+        case .insurance: return Ledger.encodeAmounts(insurance)
+        case .pool(let a): return pools[Int(a)].canonicalBytes
+        case .oracle(let a): return oracles[Int(a)].canonicalBytes
+        case .market(let m): return markets[Int(m)].canonicalBytes
+        case .order(let m, let id): return books[Int(m)].order(id: id)?.canonicalBytes
+        case .account(let a):
+            guard let account = accounts[a], !account.isEmpty else { return nil }
+            return account.canonicalBytes
+        }
+    }
+
+    /// Root computed from scratch over every entry; must equal `stateRoot`.
+    public func recomputeRoot() -> Hash256 {
+        var fresh = StateTree(bits: tree.bits)
+        for key in allKeys() {
+            if let v = value(of: key) { fresh.set(key, leaf: StateTree.leaf(key: key, value: v)) }
+        }
+        fresh.rebuildAll()
+        return fresh.root
+    }
+
+    mutating func rebuildTree() {
+        tree = StateTree(bits: tree.bits)
+        for key in allKeys() {
+            if let v = value(of: key) { tree.set(key, leaf: StateTree.leaf(key: key, value: v)) }
+        }
+        tree.rebuildAll()
+        dirty.removeAll()
+    }
+
+    /// Re-hashes the entries changed since the last call and returns the new root.
+    mutating func updateRoot() -> Hash256 {
+        dirty.sort()
+        var previous: StateKey?
+        for key in dirty where key != previous {
+            previous = key
+            tree.set(key, leaf: value(of: key).map { StateTree.leaf(key: key, value: $0) })
+        }
+        dirty.removeAll(keepingCapacity: true)
+        tree.commit()
+        return tree.root
+    }
+}
+
+extension Ledger {
+    static func encodeAmounts(_ amounts: [Int64]) -> [UInt8] {
+        var w = ByteWriter(capacity: 8 * amounts.count + 2)
+        w.write(amounts)
+        return w.bytes
+    }
+}

@@ -1,0 +1,189 @@
+import Crypto
+
+extension Ledger {
+    /// Portion `numerator / denominator` of `value`, rounded away from zero so steps always
+    /// make progress, never beyond `value`.
+    static func portion(_ value: Int64, _ numerator: Int64, _ denominator: Int64) -> Int64 {
+        if numerator >= denominator { return value }
+        let magnitude = (Int128(value.magnitude) * Int128(numerator) + Int128(denominator) - 1) / Int128(denominator)
+        let m = Int64(min(magnitude, Int128(value.magnitude)))
+        return value < 0 ? -m : m
+    }
+
+    /// Moves a share (ppm) of every perp position, non-USDC balance and non-USDC debt of `from`
+    /// to `to` at mark price. USDC settles the difference; it always posts (as debt if need be).
+    mutating func transferRisk(from: Address, to: Address, sharePpm: Int64) throws(LedgerError) {
+        let source = account(from)
+        for p in source.positions {
+            let q = Ledger.portion(p.size, sharePpm, PPM.one)
+            guard q != 0 else { continue }
+            let mc = config.genesis.markets[Int(p.market)]
+            let mark = markPrice(mc.base)
+            let quote = try ck { () throws(LedgerMathError) in
+                try Int64(checked: Int128(q.magnitude) * Int128(mark) / Int128(config.unitScale[Int(mc.base)])) }
+            try changePosition(from, market: p.market, delta: -q, quote: quote)
+            try changePosition(to, market: p.market, delta: q, quote: quote)
+        }
+        for h in source.holdings where h.asset != 0 {
+            let net = try netBalance(account(from), h.asset)
+            let q = Ledger.portion(net, sharePpm, PPM.one)
+            guard q != 0 else { continue }
+            let mark = markPrice(h.asset)
+            let value = try ck { () throws(LedgerMathError) in
+                try Int64(checked: Int128(q.magnitude) * Int128(mark) / Int128(config.unitScale[Int(h.asset)])) }
+            if q > 0 {
+                // The taker gets the asset and pays its value.
+                try debit(from, h.asset, q, policy: .forced)
+                try credit(to, h.asset, q)
+                try debit(to, 0, value, policy: .forced)
+                try credit(from, 0, value)
+            } else {
+                // The taker takes over the debt and is paid its value.
+                try debit(to, h.asset, -q, policy: .forced)
+                try credit(from, h.asset, -q)
+                try debit(from, 0, value, policy: .forced)
+                try credit(to, 0, value)
+            }
+        }
+    }
+
+    /// Cancels every resting order of `address`.
+    mutating func cancelEverything(_ address: Address) throws(LedgerError) {
+        guard account(address).openOrders > 0 else { return }
+        for m in books.indices {
+            for order in books[m].orders(owner: address) { try removeRestingOrder(MarketID(m), order) }
+        }
+    }
+
+    /// Pays up to `amount` from `target`'s USDC, but no more than its remaining V_liq.
+    mutating func payFromRemainingValue(_ target: Address, amounts: [Int64]) throws(LedgerError) -> [Int64] {
+        var available = max(0, try requirement(target).liquidationValue)
+        var paid: [Int64] = []
+        for a in amounts {
+            let p = min(max(0, a), available)
+            available -= p
+            paid.append(p)
+        }
+        try debit(target, 0, paid.reduce(0, +), policy: .forced)
+        return paid
+    }
+
+    /// The `liquidate` action: valid while the target's MR / V_liq is above the liquidation
+    /// ratio. Its orders are cancelled; then the liquidator takes over 20% steps of everything at
+    /// mark until the ratio is at most the target (0.8), or everything at once when V_liq is below
+    /// 2/3 MR. Per step the liquidator gets 40% and the fund 10% of the maintenance released,
+    /// paid by the target and capped at its remaining V_liq. The liquidator must pass its own
+    /// checks afterwards.
+    mutating func liquidate(liquidator: Address, target: Address) throws(LedgerError) {
+        guard liquidator != target else { throw .selfLiquidation }
+        let r = config.genesis.risk
+        let start = try requirement(target)
+        guard start.isLiquidatable else { throw .targetHealthy(pmrPpm: start.ratioPPM) }
+        try cancelEverything(target)
+        let whole = start.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator)
+        var steps = 0
+        while true {
+            let before = try requirement(target)
+            try transferRisk(from: target, to: liquidator, sharePpm: whole ? PPM.one : r.liquidationStepPpm)
+            let after = try requirement(target)
+            let released = max(0, before.maintenance - after.maintenance)
+            let bonus = try ck { () throws(LedgerMathError) in try PPM.apply(r.liquidatorSharePpm, to: released, rounding: .down) }
+            let fee = try ck { () throws(LedgerMathError) in try PPM.apply(r.insuranceSharePpm, to: released, rounding: .down) }
+            let paid = try payFromRemainingValue(target, amounts: [bonus, fee])
+            try credit(liquidator, 0, paid[0])
+            try payInsurance(0, paid[1])
+            steps += 1
+            let now = try requirement(target)
+            let exposed = !account(target).positions.isEmpty || account(target).holdings.contains { $0.asset != 0 && !$0.isEmpty }
+            if whole || !exposed || !now.ratioExceeds(ppm: r.liquidationTargetPpm) || steps >= 64 { break }
+        }
+        try checkRisk(liquidator)
+        try coverBankruptcy(target)
+    }
+
+    /// Whole takeover of `target` by the protocol's backstop account; 50% of the maintenance
+    /// released goes to the insurance fund (capped at the remaining V_liq).
+    mutating func backstopTakeover(_ target: Address) throws(LedgerError) {
+        let r = config.genesis.risk
+        try cancelEverything(target)
+        let before = try requirement(target)
+        try transferRisk(from: target, to: r.backstopAddress, sharePpm: PPM.one)
+        let after = try requirement(target)
+        let released = max(0, before.maintenance - after.maintenance)
+        let fee = try ck { () throws(LedgerMathError) in try PPM.apply(r.backstopSharePpm, to: released, rounding: .down) }
+        let paid = try payFromRemainingValue(target, amounts: [fee])
+        try payInsurance(0, paid[0])
+        try coverBankruptcy(target)
+    }
+
+    /// An account left with nothing but negative USDC after a takeover is bankrupt: the insurance
+    /// fund pays the hole; what it cannot pay is socialized by lowering the USDC supply index.
+    /// If that would take the index to zero, the rest is recorded as the chain's deficit.
+    mutating func coverBankruptcy(_ target: Address) throws(LedgerError) {
+        let a = account(target)
+        guard a.positions.isEmpty, !a.holdings.contains(where: { $0.asset != 0 && !$0.isEmpty }) else { return }
+        let net = try netBalance(a, 0)
+        guard net < 0 else { return }
+        var hole = -net
+        let fromFund = min(hole, max(0, insurance[0]))
+        if fromFund > 0 {
+            try payInsurance(0, -fromFund)
+            try credit(target, 0, fromFund)
+            hole -= fromFund
+        }
+        guard hole > 0 else { return }
+        // Write the remaining debt off: its shares leave the account and the pool, and the
+        // suppliers' claims shrink by the same amount.
+        let h = account(target).holding(0)
+        touch(.pool(0))
+        var pool = pools[0]
+        let shares = min(h.debtShares, try ck { () throws(LedgerMathError) in try pool.debtSharesFor(hole, rounding: .up) })
+        try modifyAccount(target) { (acct: inout Account) throws(LedgerError) in
+            var hh = acct.holding(0)
+            hh.debtShares -= shares
+            acct.setHolding(hh)
+        }
+        pool.debtShares -= shares
+        let supplied = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
+        if pool.supplyShares > 0 && supplied > hole {
+            let cut = try ck { () throws(LedgerMathError) in
+                try Int128.mulDiv(Int128(hole), Wad.one, Int128(pool.supplyShares), rounding: .up) }
+            pool.supplyIndex -= cut
+        } else {
+            touch(.global)
+            global.deficit = try ck { () throws(LedgerMathError) in try global.deficit.checkedAdding(hole) }
+        }
+        pools[0] = pool
+    }
+
+    /// End of block: the backstop takes over whole every account with V_liq < 2/3 MR, lowest
+    /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`.
+    mutating func runBackstop() -> [Address] {
+        let r = config.genesis.risk
+        var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
+        for address in accounts.keys.sorted() where address != r.backstopAddress {
+            let a = account(address)
+            guard !a.positions.isEmpty || a.hasDebt else { continue }
+            guard let req = try? requirement(address), req.maintenance > 0,
+                  req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
+            candidates.append((0, req.liquidationValue, req.maintenance, address))
+        }
+        // Lowest V_liq / MR first: compare by cross-multiplication, ties by address.
+        candidates.sort { x, y in
+            let l = Int128(x.value) * Int128(y.mr), rr = Int128(y.value) * Int128(x.mr)
+            return l != rr ? l < rr : x.address < y.address
+        }
+        var taken: [Address] = []
+        for c in candidates.prefix(Int(r.backstopMaxPerBlock)) {
+            beginTransaction()
+            do {
+                try backstopTakeover(c.address)
+                commitTransaction()
+                taken.append(c.address)
+            } catch {
+                rollbackTransaction()
+            }
+        }
+        return taken
+    }
+}

@@ -1,0 +1,302 @@
+import Crypto
+
+extension Ledger {
+    // MARK: Cancels
+
+    mutating func cancel(_ sender: Address, _ cancels: [CancelRequest]) throws(LedgerError) {
+        for c in cancels {
+            guard config.market(c.market) != nil else { throw .unknownMarket(c.market) }
+            let book = books[Int(c.market)]
+            let found: BookOrder?
+            switch c {
+            case .order(_, let id): found = book.order(id: id).flatMap { $0.owner == sender ? $0 : nil }
+            case .client(_, let cid): found = book.order(owner: sender, clientID: cid)
+            }
+            guard let order = found else { throw .orderNotFound }
+            try removeRestingOrder(c.market, order)
+        }
+    }
+
+    mutating func cancelAll(_ sender: Address, market: MarketID?) throws(LedgerError) {
+        if let market, config.market(market) == nil { throw .unknownMarket(market) }
+        let targets = market.map { [$0] } ?? books.indices.map { MarketID($0) }
+        for m in targets {
+            for order in books[Int(m)].orders(owner: sender) { try removeRestingOrder(m, order) }
+        }
+    }
+
+    /// Takes a resting order out of its book and releases its reserve.
+    mutating func removeRestingOrder(_ market: MarketID, _ order: BookOrder) throws(LedgerError) {
+        touch(.order(market, order.id))
+        books[Int(market)].cancel(id: order.id)
+        try releaseOrder(owner: order.owner, reserve: order.reservedMargin, count: 1)
+    }
+
+    mutating func releaseOrder(owner: Address, reserve: Int64, count: Int64) throws(LedgerError) {
+        try modifyAccount(owner) { (a: inout Account) throws(LedgerError) in
+            a.openOrders -= count
+            a.reservedMargin = max(0, a.reservedMargin - reserve)
+        }
+    }
+
+    // MARK: Placing
+
+    /// Places each order in turn; each succeeds or fails on its own. The action fails (with the
+    /// first error) only when every order failed.
+    mutating func placeOrders(_ sender: Address, _ requests: [OrderRequest]) throws(LedgerError) -> [OrderOutcome] {
+        var outcomes: [OrderOutcome] = []
+        outcomes.reserveCapacity(requests.count)
+        for request in requests {
+            let sp = savepoint()
+            do {
+                outcomes.append(try placeOrder(sender, request))
+                release(sp)
+            } catch {
+                rollback(to: sp)
+                outcomes.append(OrderOutcome(orderID: nil, filled: 0, resting: 0, error: error))
+            }
+        }
+        if let first = outcomes.first?.error, outcomes.allSatisfy({ $0.error != nil }) { throw first }
+        return outcomes
+    }
+
+    static func ledgerError(_ e: BookError) -> LedgerError {
+        switch e {
+        case .priceNotPositive(let p): return .amountNotPositive(p)
+        case .sizeNotPositive(let s): return .amountNotPositive(s)
+        case .priceOffTick(let p, let t): return .badTick(price: p, tick: t)
+        case .sizeOffLot(let s, let l): return .badLot(size: s, lot: l)
+        case .belowMinimumNotional(_, let m): return .belowMinimumNotional(minimum: m)
+        case .wouldCross: return .wouldCross
+        case .duplicateClientID: return .duplicateClientID
+        case .duplicateOrderID, .levelSizeOverflow, .stalePlan, .invalidRules: return .overflow
+        }
+    }
+
+    /// The fill `size` of `side` at `price` as the margin engine sees it.
+    func hypotheticalFill(market: MarketConfig, side: Side, size: Int64, price: Int64, feePpm: Int64) -> HypotheticalFill {
+        let delta = side == .buy ? size : -size
+        return HypotheticalFill(asset: market.base, spotDelta: market.kind == .spot ? delta : 0,
+                                perpDelta: market.kind == .perp ? delta : 0, price: price, feePPM: feePpm,
+                                mark: markPrice(market.base), oracle: oracles[Int(market.base)].price)
+    }
+
+    mutating func placeOrder(_ sender: Address, _ req: OrderRequest) throws(LedgerError) -> OrderOutcome {
+        guard let market = config.market(req.market) else { throw .unknownMarket(req.market) }
+        let m = Int(req.market)
+        do { try config.orderRules[m].validate(price: req.price, size: req.size) } catch { throw Ledger.ledgerError(error) }
+        let oracle = oracles[Int(market.base)].price
+        let distance = Int128(req.price) - Int128(oracle)
+        if distance.magnitude * UInt128(PPM.one) > UInt128(market.priceBandPpm) * UInt128(oracle) {
+            throw .priceBand(price: req.price, oracle: oracle, bandPpm: market.priceBandPpm)
+        }
+        if !req.reduceOnly { try refuseNewRisk() }
+        let trader = account(sender)
+        if req.timeInForce != .ioc && trader.openOrders >= config.genesis.risk.maxOpenOrders {
+            throw .openOrderLimit(limit: config.genesis.risk.maxOpenOrders)
+        }
+        var maxFill = Int64.max
+        if req.reduceOnly {
+            let held: Int64 = market.kind == .perp ? trader.position(req.market).size : try netBalance(trader, market.base)
+            let reduces = req.side == .buy ? held < 0 : held > 0
+            guard reduces else { throw .reduceOnlyWouldIncrease }
+            maxFill = held.magnitude > UInt64(Int64.max) ? .max : Int64(held.magnitude)
+        }
+        let before = try evaluate(accountRisk(trader))
+        let portfolioMode = trader.mode == .portfolio
+
+        touch(.global)
+        let id = global.nextOrderID
+        global.nextOrderID &+= 1
+        let taker = BookOrder(id: id, owner: sender, side: req.side, price: req.price, size: req.size,
+                              clientID: req.clientID, timeInForce: req.timeInForce, reduceOnly: req.reduceOnly)
+
+        // Plan the match on a copy of the book, asking each maker's margin on the way.
+        let book = books[m]
+        var makerRisk: [Address: AccountRisk] = [:]
+        let plan: OrderBook.MatchPlan
+        do {
+            plan = try book.plan(taker, maxFill: maxFill) { maker, size in
+                self.makerDecision(maker: maker, size: size, market: market, marketID: req.market, risks: &makerRisk)
+            }
+        } catch {
+            throw Ledger.ledgerError(error)
+        }
+
+        // Settle the fills, then carry the plan out on the book.
+        let oiBefore = markets[m].openInterest
+        for fill in plan.fills {
+            try settleFill(market: req.market, config: market, taker: sender, takerSide: req.side, fill: fill)
+        }
+        for c in plan.cancelled {
+            touch(.order(req.market, c.order.id))
+            try releaseOrder(owner: c.order.owner, reserve: c.order.reservedMargin, count: 1)
+        }
+        for fill in plan.fills { touch(.order(req.market, fill.makerID)) }
+        touch(.order(req.market, id))
+        let rested: BookOrder?
+        do { rested = try books[m].apply(plan) } catch { throw Ledger.ledgerError(error) }
+        if market.kind == .perp && markets[m].openInterest > market.openInterestCap && markets[m].openInterest > oiBefore {
+            throw .openInterestCap(cap: market.openInterestCap)
+        }
+
+        if let rest = rested {
+            let risk = try accountRisk(account(sender))
+            let fill = hypotheticalFill(market: market, side: rest.side, size: rest.size, price: rest.price, feePpm: market.takerFeePpm)
+            let reserve: Int64
+            do { reserve = try config.engine.reserve(for: fill, account: risk, portfolioMode: portfolioMode) } catch { throw .overflow }
+            books[m].setReservedMargin(id: rest.id, to: reserve)
+            try modifyAccount(sender) { (a: inout Account) throws(LedgerError) in
+                a.openOrders += 1
+                a.reservedMargin = try ck { () throws(LedgerMathError) in try a.reservedMargin.checkedAdding(reserve) }
+            }
+        }
+
+        // The taker's check after the effect: slack covers every reserve and borrowing stays
+        // within LTV, unless the order only took risk off (no resting part, requirement down).
+        let after = try evaluate(accountRisk(account(sender)))
+        let reqBefore = before.requirement(portfolioMode: portfolioMode)
+        let reqAfter = after.requirement(portfolioMode: portfolioMode)
+        let reserved = account(sender).reservedMargin
+        let onlyReduced = rested == nil && reqAfter.initial < reqBefore.initial && after.borrowedValue <= before.borrowedValue
+        if !onlyReduced {
+            if reqAfter.slack < reserved { throw .insufficientMargin(slack: reqAfter.slack, required: reserved) }
+            if portfolioMode && !after.withinBorrowCapacity {
+                throw .overLTV(borrowed: after.borrowedValue, limit: after.borrowCapacity)
+            }
+        }
+        return OrderOutcome(orderID: id, filled: plan.filledSize, resting: rested?.size ?? 0, error: nil)
+    }
+
+    /// The maker check: a fill goes through if afterwards the maker's slack covers its
+    /// remaining reserves or the fill does not raise its requirement; a reduce-only maker may
+    /// not grow its position; a standard-mode spot maker must hold what it delivers.
+    func makerDecision(maker: BookOrder, size: Int64, market: MarketConfig, marketID: MarketID,
+                       risks: inout [Address: AccountRisk]) -> OrderBook.MakerDecision {
+        let owner = account(maker.owner)
+        guard var risk = risks[maker.owner] ?? (try? accountRisk(owner)) else { return .cancel }
+        let portfolioMode = owner.mode == .portfolio
+        let fill = hypotheticalFill(market: market, side: maker.side, size: size, price: maker.price, feePpm: market.makerFeePpm)
+        let index = lowerBound(risk.exposures, market.base, \.asset)
+        let exposure = index < risk.exposures.count && risk.exposures[index].asset == market.base ? risk.exposures[index] : nil
+        if maker.reduceOnly {
+            let held = market.kind == .perp ? exposure?.perpSize ?? 0 : exposure?.spot ?? 0
+            let fits = maker.side == .buy ? held < 0 && size <= -held : held > 0 && size <= held
+            if !fits { return .cancel }
+        }
+        if market.kind == .spot && !portfolioMode {
+            let notional = Int128(size) * Int128(maker.price) / Int128(config.unitScale[Int(market.base)]) + 1
+            let have = maker.side == .buy ? Int128(risk.usdc) : Int128(exposure?.spot ?? 0)
+            let need = maker.side == .buy ? notional + notional * Int128(market.makerFeePpm) / Int128(PPM.one) + 1 : Int128(size)
+            if have < need { return .cancel }
+        }
+        guard let before = try? config.engine.evaluate(risk),
+              let after = try? config.engine.evaluate(risk, with: fill) else { return .cancel }
+        let remainingReserve = Int128(maker.reservedMargin) * Int128(maker.size - size) / Int128(maker.size)
+        let reservesAfter = Int128(owner.reservedMargin) - Int128(maker.reservedMargin) + remainingReserve
+        let reqAfter = after.requirement(portfolioMode: portfolioMode)
+        let ok = Int128(reqAfter.slack) >= reservesAfter || after.portfolioRequirement <= before.portfolioRequirement
+            && reqAfter.maintenance <= before.requirement(portfolioMode: portfolioMode).maintenance
+        guard ok else { return .cancel }
+        Ledger.apply(fill, to: &risk, unitScale: config.unitScale[Int(market.base)])
+        risks[maker.owner] = risk
+        return .fill
+    }
+
+    /// Moves a hypothetical fill into an `AccountRisk`, so that a maker met twice in one match is
+    /// checked with its first fill counted (USDC rounded against the account).
+    static func apply(_ fill: HypotheticalFill, to risk: inout AccountRisk, unitScale: Int64) {
+        let delta = fill.spotDelta + fill.perpDelta
+        let notional = Int64(clamping: (Int128(delta.magnitude) * Int128(fill.price) + Int128(unitScale) - 1) / Int128(unitScale))
+        let fee = Int64(clamping: (Int128(notional) * Int128(fill.feePPM) + Int128(PPM.one) - 1) / Int128(PPM.one))
+        let index = lowerBound(risk.exposures, fill.asset, \.asset)
+        if !(index < risk.exposures.count && risk.exposures[index].asset == fill.asset) {
+            risk.exposures.insert(Exposure(asset: fill.asset, mark: fill.mark, oracle: fill.oracle), at: index)
+        }
+        risk.usdc = risk.usdc &- fee
+        if fill.spotDelta != 0 {
+            risk.exposures[index].spot = risk.exposures[index].spot &+ fill.spotDelta
+            risk.usdc = fill.spotDelta > 0 ? risk.usdc &- notional : risk.usdc &+ notional
+        } else {
+            risk.exposures[index].perpSize = risk.exposures[index].perpSize &+ fill.perpDelta
+            risk.exposures[index].perpCostBasis = fill.perpDelta > 0
+                ? risk.exposures[index].perpCostBasis &+ notional : risk.exposures[index].perpCostBasis &- notional
+        }
+    }
+
+    // MARK: Settlement of one trade
+
+    /// Settles a trade of `fill.size` at the maker's price: spot moves balances, a perp moves
+    /// positions and realizes PnL in USDC; both sides pay their fee to the insurance fund.
+    mutating func settleFill(market: MarketID, config mc: MarketConfig, taker: Address, takerSide: Side,
+                             fill: OrderBook.Fill) throws(LedgerError) {
+        let maker = fill.makerOwner
+        let scale = config.unitScale[Int(mc.base)]
+        let exact = Int128(fill.size) * Int128(fill.price)
+        // The buyer pays the notional rounded up, the seller gets it rounded down; the
+        // difference (under one base unit) is the insurance fund's.
+        let down = try ck { () throws(LedgerMathError) in try Int64(checked: exact / Int128(scale)) }
+        let up = try ck { () throws(LedgerMathError) in try Int64(checked: exact.divided(by: Int128(scale), rounding: .up)) }
+        let takerFee = try ck { () throws(LedgerMathError) in try PPM.apply(mc.takerFeePpm, to: up, rounding: .up) }
+        let makerFee = try ck { () throws(LedgerMathError) in try PPM.apply(mc.makerFeePpm, to: up, rounding: .up) }
+        let buyer = takerSide == .buy ? taker : maker
+        let seller = takerSide == .buy ? maker : taker
+        let buyerPolicy: BorrowPolicy = buyer == taker ? .voluntary : .forced
+        let sellerPolicy: BorrowPolicy = seller == taker ? .voluntary : .forced
+
+        switch mc.kind {
+        case .spot:
+            try debit(seller, mc.base, fill.size, policy: sellerPolicy)
+            try debit(buyer, 0, up, policy: buyerPolicy)
+            try credit(buyer, mc.base, fill.size)
+            try credit(seller, 0, down)
+            try payInsurance(0, up - down)
+        case .perp:
+            try changePosition(buyer, market: market, delta: fill.size, quote: down)
+            try changePosition(seller, market: market, delta: -fill.size, quote: down)
+        }
+        try debit(taker, 0, takerFee, policy: .forced)
+        try debit(maker, 0, makerFee, policy: .forced)
+        try payInsurance(0, takerFee + makerFee)
+        for who in [taker, maker] {
+            try modifyAccount(who) { (a: inout Account) throws(LedgerError) in
+                a.weightedVolume = a.weightedVolume.addingReportingOverflow(down).overflow ? .max : a.weightedVolume + down
+            }
+        }
+    }
+
+    /// Changes a perp position by `delta` traded for `quote` USDC (the same quote for both
+    /// sides, so that sum(USDC - cost basis) is conserved exactly). The closed part realizes
+    /// PnL in USDC: profit is credited (repaying debt first), loss debited (as debt if need be).
+    mutating func changePosition(_ address: Address, market: MarketID, delta: Int64, quote: Int64) throws(LedgerError) {
+        guard delta != 0 else { return }
+        var p = account(address).position(market)
+        let sign: Int64 = delta > 0 ? 1 : -1
+        let closing = p.size != 0 && (p.size > 0) != (delta > 0)
+        let closed = closing ? min(delta.magnitude, p.size.magnitude) : 0
+        var realized: Int64 = 0
+        var basisAfter = p.costBasis
+        let oiBefore = max(0, p.size)
+        if closed > 0 {
+            // Basis of the closed part, and the share of the quote that pays for it.
+            let removed = closed == p.size.magnitude ? p.costBasis
+                : try ck { () throws(LedgerMathError) in
+                    try Int64(checked: Int128(p.costBasis) * Int128(closed) / Int128(p.size.magnitude)) }
+            let quoteClosed = closed == delta.magnitude ? quote
+                : try ck { () throws(LedgerMathError) in try Int64(checked: Int128(quote) * Int128(closed) / Int128(delta.magnitude)) }
+            realized = try ck { () throws(LedgerMathError) in try (-sign * quoteClosed).checkedSubtracting(removed) }
+            basisAfter = try ck { () throws(LedgerMathError) in
+                try p.costBasis.checkedSubtracting(removed).checkedAdding(sign * (quote - quoteClosed)) }
+        } else {
+            basisAfter = try ck { () throws(LedgerMathError) in try p.costBasis.checkedAdding(sign * quote) }
+        }
+        p.size = try ck { () throws(LedgerMathError) in try p.size.checkedAdding(delta) }
+        p.costBasis = basisAfter
+        let position = p
+        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in a.setPosition(position) }
+        touch(.market(market))
+        markets[Int(market)].openInterest += max(0, p.size) - oiBefore
+        if realized > 0 { try credit(address, 0, realized) }
+        if realized < 0 { try debit(address, 0, -realized, policy: .forced) }
+    }
+}

@@ -1,0 +1,192 @@
+import Codec
+import Crypto
+
+/// The name of one entry of the state: what the state root commits to, one leaf each.
+public enum StateKey: Hashable, Comparable, Sendable {
+    case global
+    case insurance
+    case pool(AssetID)
+    case oracle(AssetID)
+    case market(MarketID)
+    case order(MarketID, OrderID)
+    case account(Address)
+
+    var tag: UInt8 {
+        switch self {
+        case .global: return 0
+        case .insurance: return 1
+        case .pool: return 2
+        case .oracle: return 3
+        case .market: return 4
+        case .order: return 5
+        case .account: return 6
+        }
+    }
+
+    public static func < (a: StateKey, b: StateKey) -> Bool {
+        if a.tag != b.tag { return a.tag < b.tag }
+        switch (a, b) {
+        case (.pool(let x), .pool(let y)), (.oracle(let x), .oracle(let y)), (.market(let x), .market(let y)):
+            return x < y
+        case (.order(let m1, let o1), .order(let m2, let o2)): return (m1, o1) < (m2, o2)
+        case (.account(let x), .account(let y)): return x < y
+        default: return false
+        }
+    }
+
+    /// Which of the tree's buckets holds this key: a fixed mix of its contents.
+    func bucket(bits: Int) -> Int {
+        var x: UInt64
+        switch self {
+        case .global: x = 1
+        case .insurance: x = 2
+        case .pool(let a): x = 0x100 &+ UInt64(a)
+        case .oracle(let a): x = 0x200 &+ UInt64(a)
+        case .market(let m): x = 0x300 &+ UInt64(m)
+        case .order(let m, let o): x = o &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(m) &+ 0x400
+        case .account(let a): x = a.storage.0
+        }
+        // splitmix64 finalizer: addresses are already uniform, this spreads the small keys.
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        x ^= x >> 31
+        return Int(x >> UInt64(64 - bits))
+    }
+}
+
+extension StateKey: Canonical {
+    public func encode(to w: inout ByteWriter) {
+        w.write(tag)
+        switch self {
+        case .global, .insurance: break
+        case .pool(let a), .oracle(let a): w.write(a)
+        case .market(let m): w.write(m)
+        case .order(let m, let o): w.write(m); w.write(o)
+        case .account(let a): w.write(a)
+        }
+    }
+
+    public init(from r: inout ByteReader) throws(CodecError) {
+        switch try r.readUInt8() {
+        case 0: self = .global
+        case 1: self = .insurance
+        case 2: self = .pool(try r.readUInt32())
+        case 3: self = .oracle(try r.readUInt32())
+        case 4: self = .market(try r.readUInt32())
+        case 5: self = .order(try r.readUInt32(), try r.readUInt64())
+        case 6: self = .account(try r.read())
+        case let tag: throw .unknownTag(type: "StateKey", tag: tag)
+        }
+    }
+}
+
+/// A Merkle commitment over every state entry, updated in time proportional to the entries
+/// that changed.
+///
+/// Leaves are BLAKE2b-256(key ‖ value) and fall into 2^bits buckets by a fixed mix of the key.
+/// A bucket's hash is BLAKE2b-256 of its leaf hashes in key order (all zeros when empty); a
+/// binary tree over the buckets gives the root (a node over two empty subtrees is all zeros).
+/// Changing k entries re-hashes k small buckets and their paths to the top.
+public struct StateTree: Sendable {
+    public static let defaultBits = 16
+    static let domain: [UInt8] = Array("ballast/state/v1".utf8)
+
+    public let bits: Int
+    /// Per bucket: (key, leaf hash), sorted by key.
+    var buckets: [[(key: StateKey, leaf: Hash256)]]
+    /// Heap-ordered nodes: 1 is the top, bucket b is node (count + b).
+    var nodes: [Hash256]
+    var dirtyBuckets: [Int] = []
+
+    /// An empty tree.
+    public init(bits: Int = StateTree.defaultBits) {
+        self.bits = bits
+        buckets = Array(repeating: [], count: 1 << bits)
+        nodes = Array(repeating: .zero, count: 2 << bits)
+    }
+
+    /// The leaf hash of one entry.
+    public static func leaf(key: StateKey, value: [UInt8]) -> Hash256 {
+        var h = Blake2bHasher()
+        h.update(key.canonicalBytes)
+        h.update(value)
+        return h.finalize()
+    }
+
+    /// Sets (or with nil removes) the leaf of `key`; the root is stale until `commit()`.
+    public mutating func set(_ key: StateKey, leaf: Hash256?) {
+        let b = key.bucket(bits: bits)
+        var entries = buckets[b]
+        var lo = 0, hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if entries[mid].key < key { lo = mid + 1 } else { hi = mid }
+        }
+        let exists = lo < entries.count && entries[lo].key == key
+        switch (leaf, exists) {
+        case (let leaf?, true):
+            if entries[lo].leaf == leaf { return }
+            entries[lo].leaf = leaf
+        case (let leaf?, false): entries.insert((key, leaf), at: lo)
+        case (nil, true): entries.remove(at: lo)
+        case (nil, false): return
+        }
+        buckets[b] = entries
+        dirtyBuckets.append(b)
+    }
+
+    /// Re-hashes the changed buckets and their paths to the top.
+    public mutating func commit() {
+        guard !dirtyBuckets.isEmpty else { return }
+        let count = 1 << bits
+        var level = Array(Set(dirtyBuckets.map { $0 + count })).sorted()
+        dirtyBuckets.removeAll(keepingCapacity: true)
+        for node in level { nodes[node] = hashBucket(node - count) }
+        while level.first != 1 {
+            var parents: [Int] = []
+            parents.reserveCapacity(level.count)
+            for node in level where parents.last != node >> 1 { parents.append(node >> 1) }
+            for p in parents { nodes[p] = StateTree.hashPair(nodes[2 * p], nodes[2 * p + 1]) }
+            level = parents
+        }
+    }
+
+    /// The commitment (after `commit()`).
+    public var root: Hash256 {
+        var h = Blake2bHasher()
+        h.update(StateTree.domain)
+        h.update(nodes[1])
+        return h.finalize()
+    }
+
+    /// Recomputes every bucket and node from the leaves.
+    public mutating func rebuildAll() {
+        let count = 1 << bits
+        for b in 0..<count { nodes[count + b] = hashBucket(b) }
+        var i = count - 1
+        while i >= 1 {
+            nodes[i] = StateTree.hashPair(nodes[2 * i], nodes[2 * i + 1])
+            i -= 1
+        }
+        dirtyBuckets.removeAll()
+    }
+
+    func hashBucket(_ b: Int) -> Hash256 {
+        let entries = buckets[b]
+        if entries.isEmpty { return .zero }
+        var h = Blake2bHasher()
+        for e in entries { h.update(e.leaf) }
+        return h.finalize()
+    }
+
+    static func hashPair(_ a: Hash256, _ b: Hash256) -> Hash256 {
+        if a == .zero && b == .zero { return .zero }
+        var h = Blake2bHasher()
+        h.update(a)
+        h.update(b)
+        return h.finalize()
+    }
+
+    /// Number of leaves.
+    public var leafCount: Int { buckets.reduce(0) { $0 + $1.count } }
+}
