@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Crypto", "Codec"]),
         // The node's durable store: blocks, receipts, history, safety state (SQLite), snapshots.
         .target(name: "Storage", dependencies: ["Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Pending transactions: admission checks, parallel verification, reaping for proposals.
+        .target(name: "Mempool", dependencies: ["Crypto", "Codec", "Ledger"]),
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["Crypto"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Crypto", "TestSupport"]),
+        .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "Crypto", "TestSupport"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "Crypto", "Codec"]),
     ]
