@@ -10,7 +10,7 @@ extension Replica {
         case .round:
             if let m = missing {
                 // The last request may have been lost: ask someone else.
-                missing?.requestedInRound = round &- 1
+                missing?.awaitingResponse = false
                 requestMissing(m.id, certifiedBy: nil, preferring: index)
             }
             timeOut()

@@ -73,7 +73,8 @@ public struct Replica {
     struct MissingBlock {
         var id: Hash256
         var attempts: Int
-        var requestedInRound: Round
+        /// A request is out; the next one waits for the round timer.
+        var awaitingResponse: Bool
     }
 
     struct CertificateKey: Hashable {
@@ -235,11 +236,11 @@ extension Replica {
     }
 
     /// Asks a peer for a block we hold a QC for but not the block (and its
-    /// missing ancestors). At most once per round per block; the round timer retries.
+    /// missing ancestors). One request at a time per block; the round timer retries elsewhere.
     mutating func requestMissing(_ id: Hash256, certifiedBy qc: QuorumCertificate?, preferring peer: ValidatorIndex) {
-        if let m = missing, m.id == id, m.requestedInRound == round { return }
+        if let m = missing, m.id == id, m.awaitingResponse { return }
         let attempts = missing?.id == id ? (missing?.attempts ?? 0) + 1 : 0
-        missing = MissingBlock(id: id, attempts: attempts, requestedInRound: round)
+        missing = MissingBlock(id: id, attempts: attempts, awaitingResponse: true)
         var target = peer
         if target == index || attempts > 0 {
             // Rotate through the QC's signers (they hold the block), else everyone.

@@ -40,8 +40,6 @@ public final class Simulation {
     /// Test hook: crash `process` right after its n-th persist (1-based), once.
     public var crashAfterPersistNumber: (process: Int, n: Int, downMilliseconds: UInt64)? = nil
     var persistCounts: [Int: Int] = [:]
-    /// Test hook: restarts forget the persisted safety state (to show the checker catches the double votes that follows).
-    public var restartWithAmnesia = false
 
     static let startTime: UInt64 = 10_000
     static let faultTick: UInt64 = 250
@@ -123,7 +121,7 @@ public final class Simulation {
     }
 
     func start(_ p: Int) {
-        let persisted = restartWithAmnesia ? nil : processes[p].persisted
+        let persisted = processes[p].persisted
         let log = processes[p].commitLog
         let recovery = Recovery(
             safety: persisted ?? SafetyState(lastVotedRound: 0, highQC: .genesis(genesis.id)),

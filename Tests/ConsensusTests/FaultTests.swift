@@ -51,25 +51,6 @@ import Testing
         #expect(crashes == 24)
     }
 
-    /// Control for the test above: a restart that forgets the persisted state
-    /// does vote twice, and the checker reports it.
-    @Test func forgettingTheSafetyStateIsCaught() {
-        var caught = 0
-        for k in 1...24 {
-            var config = SimulationConfig.noFaults(seed: UInt64(k), validators: 4, rounds: 40)
-            config.byzantine = [3: .equivocatingLeader]
-            config.network.jitter = 30
-            let sim = Simulation(config: config)
-            sim.crashAfterPersistNumber = (process: 0, n: k, downMilliseconds: UInt64(20 * (k % 5)))
-            sim.restartWithAmnesia = true
-            let report = sim.run()
-            if report.safetyViolations.contains(where: { $0.contains("twice") || $0.contains("after timing it out") }) {
-                caught += 1
-            }
-        }
-        #expect(caught > 0)
-    }
-
     /// A validator down for most of a run restarts with only its disk and
     /// catches up through sync to commit with everyone else.
     @Test func restartedValidatorCatchesUpThroughSync() {
