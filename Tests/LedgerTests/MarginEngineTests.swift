@@ -136,6 +136,11 @@ struct MarginEngineTests {
         #expect(throws: MarginError.invalidParameter(field: "underlyings[3].asset", reason: "listed twice")) {
             try MarginEngine(parameters: .specDefault, underlyings: bad)
         }
+        bad = F.underlyings
+        bad[2].decimals = 11
+        #expect(throws: MarginError.invalidParameter(field: "underlyings[2].decimals", reason: "must be in 0...10")) {
+            try MarginEngine(parameters: .specDefault, underlyings: bad)
+        }
         var params = MarginParameters.specDefault
         params.liquidationRatioPPM = 0
         #expect(throws: MarginError.invalidParameter(field: "liquidationRatioPPM", reason: "must be in 1...1,000,000")) {

@@ -168,13 +168,13 @@ struct ReferenceMargin {
 
 @Suite("Margin: engine against an exact rational reference")
 struct MarginReferenceTests {
-    /// Odd parameters that exercise the scaling: mixed decimals, an asset-id gap, S x beta not a
+    /// Odd parameters that exercise the scaling: mixed decimals (6, 9, 10), an asset-id gap, S x beta not a
     /// whole ppm, odd LTVs.
     static let oddUnderlyings = [
         UnderlyingRisk(asset: 1, decimals: 6, betaPPM: 1_234_567, idiosyncraticPPM: 3_333, ltvPPM: 333_333,
                        depth: 123_456_789),
         UnderlyingRisk(asset: 2, decimals: 9, betaPPM: 0, idiosyncraticPPM: 1, ltvPPM: 999_999, depth: 0),
-        UnderlyingRisk(asset: 5, decimals: 12, betaPPM: 2_000_001, idiosyncraticPPM: 77_777, ltvPPM: 1,
+        UnderlyingRisk(asset: 5, decimals: 10, betaPPM: 2_000_001, idiosyncraticPPM: 77_777, ltvPPM: 1,
                        depth: 9_999_999_999_999),
     ]
     static let oddParameters = MarginParameters(marketShockPPM: 12_345, contingencyPPM: 99_999,
@@ -208,7 +208,7 @@ struct MarginReferenceTests {
         -> (AccountRisk, HypotheticalFill?)
     {
         // Within the engine's capacity (about 10^(20 - d) USDC of notional, d the largest decimals):
-        // up to 10^9 USDC per asset with 8 decimals, 10^7 with 12.
+        // up to 10^9 USDC per asset with 8 decimals, 10^7 with 10.
         let largestDecimals = underlyings.map(\.decimals).max() ?? 0
         let maxUnits: Int64 = largestDecimals > 8 ? 100 : 1_000  // whole units of each asset
         let maxPrice: Int64 = (largestDecimals > 8 ? 100_000 : 1_000_000) * 1_000_000

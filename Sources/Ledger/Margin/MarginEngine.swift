@@ -32,9 +32,12 @@
 /// over a fixed denominator (`10^d` for notionals, where d is the largest asset decimals, times
 /// 10^6 per ppm factor) and divides at the end. The only other rounding is the definition of
 /// r_u = S x beta_u + e_u, whose S x beta part is rounded up to a whole ppm. Numerators are
-/// `Int128` with checked arithmetic: an account with more than roughly 10^12 USDC of notional
-/// gets `MarginError.overflow` rather than a wrong number.
+/// `Int128` with checked arithmetic: an account with more than roughly 10^(20 - d) USDC of notional
+/// (10^12 with the default 8 decimals) gets `MarginError.overflow` rather than a wrong number.
+/// Underlyings may have at most `maxDecimals` (10) decimals.
 public struct MarginEngine: Sendable {
+    /// Largest decimals of an underlying the engine accepts.
+    public static let maxDecimals = 10
     public let parameters: MarginParameters
     /// The underlyings as given, in the order given.
     public let underlyings: [UnderlyingRisk]
@@ -63,7 +66,10 @@ public struct MarginEngine: Sendable {
             let field = "underlyings[\(i)]"
             try check(u.asset != 0, "\(field).asset", "0 is USDC, the numeraire")
             try check(u.asset < 4096, "\(field).asset", "must be < 4096")
-            try check(u.decimals >= 0 && u.decimals <= 18, "\(field).decimals", "must be in 0...18")
+            // Notionals are exact over 10^d (d the largest decimals) in Int128: beyond 10 decimals
+            // the engine's capacity (about 10^(20 - d) USDC of notional per account) gets too small.
+            try check(u.decimals >= 0 && u.decimals <= MarginEngine.maxDecimals, "\(field).decimals",
+                      "must be in 0...\(MarginEngine.maxDecimals)")
             try check(u.betaPPM >= 0 && u.betaPPM <= 100 * PPM.one, "\(field).betaPPM", "must be in 0...100,000,000")
             try check(u.idiosyncraticPPM >= 0 && u.idiosyncraticPPM <= PPM.one,
                       "\(field).idiosyncraticPPM", "must be in 0...1,000,000")

@@ -38,7 +38,7 @@ public struct MarginParameters: Sendable, Equatable, Hashable {
 public struct UnderlyingRisk: Sendable, Equatable, Hashable {
     /// The asset (never 0, which is USDC).
     public var asset: AssetID
-    /// Base units per whole unit are `10^decimals`; `0...18`.
+    /// Base units per whole unit are `10^decimals`; `0...MarginEngine.maxDecimals` (10).
     public var decimals: Int
     /// Sensitivity to the market factor, ppm (ETH 1.5 = 1,500,000).
     public var betaPPM: Int64
