@@ -136,6 +136,14 @@ extension Ledger {
         touch(.order(req.market, id))
         let rested: BookOrder?
         do { rested = try books[m].apply(plan) } catch { throw Ledger.ledgerError(error) }
+        // Filled makers release their reserve: all of it when gone, pro rata when partly filled.
+        for fill in plan.fills {
+            let kept = fill.makerRemaining == 0 ? 0
+                : Int64(Int128(fill.maker.reservedMargin) * Int128(fill.makerRemaining) / Int128(fill.maker.size))
+            if fill.makerRemaining > 0 { books[m].setReservedMargin(id: fill.makerID, to: kept) }
+            try releaseOrder(owner: fill.makerOwner, reserve: fill.maker.reservedMargin - kept,
+                             count: fill.makerRemaining == 0 ? 1 : 0)
+        }
         if market.kind == .perp && markets[m].openInterest > market.openInterestCap && markets[m].openInterest > oiBefore {
             throw .openInterestCap(cap: market.openInterestCap)
         }

@@ -139,7 +139,10 @@ public struct StateTree: Sendable {
     public mutating func commit() {
         guard !dirtyBuckets.isEmpty else { return }
         let count = 1 << bits
-        var level = Array(Set(dirtyBuckets.map { $0 + count })).sorted()
+        dirtyBuckets.sort()
+        var level: [Int] = []
+        level.reserveCapacity(dirtyBuckets.count)
+        for b in dirtyBuckets where level.last != b + count { level.append(b + count) }
         dirtyBuckets.removeAll(keepingCapacity: true)
         for node in level { nodes[node] = hashBucket(node - count) }
         while level.first != 1 {
@@ -160,15 +163,11 @@ public struct StateTree: Sendable {
     }
 
     /// Recomputes every bucket and node from the leaves.
+    /// Empty subtrees hash to zero, so only the paths above non-empty buckets are computed.
     public mutating func rebuildAll() {
-        let count = 1 << bits
-        for b in 0..<count { nodes[count + b] = hashBucket(b) }
-        var i = count - 1
-        while i >= 1 {
-            nodes[i] = StateTree.hashPair(nodes[2 * i], nodes[2 * i + 1])
-            i -= 1
-        }
-        dirtyBuckets.removeAll()
+        nodes = Array(repeating: .zero, count: 2 << bits)
+        dirtyBuckets = buckets.indices.filter { !buckets[$0].isEmpty }
+        commit()
     }
 
     func hashBucket(_ b: Int) -> Hash256 {
