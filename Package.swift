@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "CSodium", "Crypto", "Codec", "Ledger", "Wallet",
+                "CSodium", "Crypto", "Codec", "Ledger", "Wallet", "Consensus", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
