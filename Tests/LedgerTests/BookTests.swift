@@ -151,6 +151,29 @@ private typealias F = BookFixture
         #expect(book.order(id: 1)?.size == 2 && book.order(id: 2) == nil)
     }
 
+    @Test func planFromADivergedCopyIsRefused() throws {
+        // Two copies changed once each reach the same revision; a plan from one
+        // must still not be carried out on the other.
+        let base = try F.book([F.order(1, 1, .sell, 100, 5)])
+        var a = base, b = base
+        try a.insert(F.order(10, 2, .sell, 100, 5))
+        try b.insert(F.order(11, 3, .sell, 100, 5))
+        let plan = try a.plan(F.order(20, 4, .buy, 100, 8)) { _, _ in .fill }
+        #expect(throws: BookError.stalePlan) { try b.apply(plan) }
+        #expect(b.orders.map(\.size) == [5, 5])
+        // Its remainder would cross what the other copy holds.
+        var c = base, d = base
+        _ = c.cancel(id: 1)
+        _ = d.shrink(id: 1, to: 4)
+        let resting = try c.plan(F.order(21, 4, .buy, 100, 3)) { _, _ in .fill }
+        #expect(resting.remainder?.size == 3)
+        #expect(throws: BookError.stalePlan) { try d.apply(resting) }
+        #expect(d.orders == [F.order(1, 1, .sell, 100, 4)])
+        // And the plan still works on the book that made it.
+        try a.apply(plan)
+        #expect(a.orders.map(\.id) == [10] && a.order(id: 10)?.size == 2)
+    }
+
     @Test func insertAndPlanRefuseBadInput() throws {
         var book = try F.book([F.order(1, 1, .sell, 100, 5, cloid: 77)])
         let before = book

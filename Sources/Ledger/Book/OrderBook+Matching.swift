@@ -82,9 +82,13 @@ extension OrderBook {
         @usableFromInline
         struct Step: Sendable {
             @usableFromInline var node: Int32
-            @usableFromInline var orderID: OrderID
+            /// The maker order as the plan saw it.
+            @usableFromInline var maker: BookOrder
             /// Size to fill; 0 means cancel.
             @usableFromInline var fillSize: Int64
+
+            /// Whether the step takes the order out of the book.
+            @usableFromInline var removes: Bool { fillSize == 0 || fillSize == maker.size }
         }
     }
 
@@ -134,17 +138,17 @@ extension OrderBook {
             while n != Node.none && capacity > 0 {
                 let maker = nodes[Int(n)].order
                 if maker.owner == taker.owner {
-                    plan.steps.append(.init(node: n, orderID: maker.id, fillSize: 0))
+                    plan.steps.append(.init(node: n, maker: maker, fillSize: 0))
                     plan.cancelled.append(CancelledOrder(order: maker, reason: .selfTrade))
                 } else {
                     let size = min(maker.size, capacity)
                     switch canFill(maker, size) {
                     case .fill:
-                        plan.steps.append(.init(node: n, orderID: maker.id, fillSize: size))
+                        plan.steps.append(.init(node: n, maker: maker, fillSize: size))
                         plan.fills.append(Fill(maker: maker, size: size))
                         capacity -= size
                     case .cancel:
-                        plan.steps.append(.init(node: n, orderID: maker.id, fillSize: 0))
+                        plan.steps.append(.init(node: n, maker: maker, fillSize: 0))
                         plan.cancelled.append(CancelledOrder(order: maker, reason: .vetoed))
                     }
                 }
@@ -173,15 +177,10 @@ extension OrderBook {
     /// another book or the book changed since; otherwise it cannot fail.
     @discardableResult
     public mutating func apply(_ plan: MatchPlan) throws(BookError) -> BookOrder? {
-        guard plan.market == market, plan.revision == revision else { throw .stalePlan }
+        guard plan.market == market, plan.revision == revision, fits(plan) else { throw .stalePlan }
         revision &+= 1
         for step in plan.steps {
-            let n = step.node
-            if step.fillSize == 0 || step.fillSize == nodes[Int(n)].order.size {
-                _ = remove(n)
-            } else {
-                reduce(n, by: step.fillSize)
-            }
+            if step.removes { _ = remove(step.node) } else { reduce(step.node, by: step.fillSize) }
         }
         guard let rest = plan.remainder else { return nil }
         // plan() checked the id, client id and level size, and the walk removed
@@ -190,6 +189,39 @@ extension OrderBook {
         let key = LevelIndex.key(price: rest.price, side: rest.side)
         insertValidated(rest, key: key, level: (rest.side == .buy ? bidIndex : askIndex).find(key))
         return rest
+    }
+
+    /// Whether carrying out `plan` keeps the book's invariants, checked without
+    /// trusting the revision (a copy of this book may have reached the same
+    /// revision by other changes): its steps must be exactly the front of the
+    /// maker side in priority order, each order as the plan saw it, and a
+    /// remainder must neither cross what is left nor clash with a resting id,
+    /// client id or level total. O(steps).
+    @usableFromInline
+    func fits(_ plan: MatchPlan) -> Bool {
+        let taker = plan.taker
+        let index = taker.side == .buy ? askIndex : bidIndex
+        var i = index.slots.count - 1
+        var n = i >= 0 ? levels[Int(index.slots[i])].head : Node.none
+        for (k, step) in plan.steps.enumerated() {
+            if n == Node.none && i > 0 { i -= 1; n = levels[Int(index.slots[i])].head }
+            guard n != Node.none, n == step.node, nodes[Int(n)].order == step.maker else { return false }
+            guard step.fillSize >= 0, step.fillSize <= step.maker.size else { return false }
+            if step.removes { n = nodes[Int(n)].next } else if k != plan.steps.count - 1 { return false }
+        }
+        guard let rest = plan.remainder else { return true }
+        if n == Node.none && i > 0 { i -= 1; n = levels[Int(index.slots[i])].head }
+        if n != Node.none, OrderBook.crosses(side: rest.side, limit: rest.price, resting: nodes[Int(n)].order.price) {
+            return false
+        }
+        if nodeByID[rest.id] != nil { return false }
+        if let cid = rest.clientID, nodeByClient[ClientKey(owner: rest.owner, clientID: cid)] != nil { return false }
+        let own = rest.side == .buy ? bidIndex : askIndex
+        if let slot = own.find(LevelIndex.key(price: rest.price, side: rest.side)),
+           levels[Int(slot)].size.addingReportingOverflow(rest.size).overflow {
+            return false
+        }
+        return true
     }
 
     /// `plan` then `apply`: matches `taker` and rests its remainder.
