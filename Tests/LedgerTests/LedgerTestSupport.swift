@@ -99,3 +99,50 @@ struct TestChain {
         #expect(l.stateRoot == l.recomputeRoot(), "incremental root differs from the full recomputation")
     }
 }
+
+extension TestChain {
+    static let oneBTC: Int64 = 100_000_000
+    static func usd(_ whole: Int64) -> Int64 { whole * 1_000_000 }
+
+    /// A funded standard account with `usdc` whole USDC.
+    mutating func trader(_ name: String, usdc: Int64 = 0, btc: Int64 = 0, eth: Int64 = 0) -> SigningKey {
+        let k = TestChain.key(name)
+        if usdc > 0 { fund(k.address, TestChain.usdc, TestChain.usd(usdc)) }
+        if btc > 0 { fund(k.address, TestChain.btc, btc) }
+        if eth > 0 { fund(k.address, TestChain.eth, eth) }
+        return k
+    }
+
+    /// `maker` rests an order and `taker` takes it (IOC); both must succeed in full.
+    mutating func trade(maker: SigningKey, taker: SigningKey, market: MarketID, takerSide: Side, price: Int64, size: Int64) {
+        let makerSide: Side = takerSide == .buy ? .sell : .buy
+        let r1 = run(maker, .placeOrders([OrderRequest(market: market, side: makerSide, price: price, size: size)]))
+        #expect(r1.error == nil, "maker order: \(String(describing: r1.error))")
+        let r2 = run(taker, .placeOrders([OrderRequest(market: market, side: takerSide, price: price, size: size, timeInForce: .ioc)]))
+        #expect(r2.error == nil, "taker order: \(String(describing: r2.error))")
+        #expect(r2.orders.first?.filled == size)
+    }
+
+    func summary(_ key: SigningKey) throws -> AccountSummary { try ledger.accountSummary(key.address) }
+
+    /// Applies `action` directly and expects it refused with `code`: the nonce is consumed and
+    /// nothing else in the state changes (the snapshots match once the nonce is recorded).
+    mutating func expectRejected(_ key: SigningKey, _ action: Action, _ code: String, nonce explicit: UInt64? = nil,
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        let t = tx(key, action, nonce: explicit).transaction
+        var expected = ledger
+        let nonceIsValid = expected.account(key.address).nonces.check(t.nonce, blockTimeMs: expected.global.timeMs) == nil
+        if nonceIsValid {
+            expected.touch(.account(key.address))
+            var a = expected.account(key.address)
+            a.nonces.insert(t.nonce)
+            expected.accounts[key.address] = a
+        }
+        let receipt = ledger.execute(t, index: 0)
+        #expect(receipt.error?.code == code, "expected \(code), got \(String(describing: receipt.error))", sourceLocation: sourceLocation)
+        #expect(Blake2b.hash256(ledger.snapshot()) == Blake2b.hash256(expected.snapshot()), "state changed beyond the nonce",
+                sourceLocation: sourceLocation)
+        #expect(ledger.updateRoot() == expected.updateRoot(), sourceLocation: sourceLocation)
+        #expect(ledger.account(key.address).nonces.nonces.contains(t.nonce) == true, sourceLocation: sourceLocation)
+    }
+}
