@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // libsodium, found through pkg-config; Debian's libsodium-dev provides it.
@@ -34,6 +36,17 @@ let package = Package(
         .target(name: "Consensus", dependencies: ["Crypto", "Codec"]),
         // Deterministic network simulator with Byzantine replicas, for tests, `ballast sim` and benchmarks.
         .target(name: "Simulator", dependencies: ["Consensus", "Crypto", "Codec"]),
+        // Validator peer network: framed TCP over SwiftNIO, key-proving handshake, peer manager.
+        .target(
+            name: "Network",
+            dependencies: [
+                "Crypto", "Codec",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
@@ -51,5 +64,15 @@ let package = Package(
         .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "Crypto", "TestSupport"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "Crypto", "Codec"]),
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: [
+                "Network", "Crypto", "Codec",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )
