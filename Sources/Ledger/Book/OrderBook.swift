@@ -11,9 +11,20 @@ import Crypto
 /// - each side keeps its price levels in a sorted array with the best level
 ///   last, so the best price is O(1), a price is found by binary search and
 ///   levels near the top are added or dropped with little memory movement;
-/// - dictionaries map an order id, an (owner, client id) and an owner to their
-///   node or list. They are used for lookup only and never iterated, so Swift's
-///   per-process hash seed cannot change any result.
+/// - an order id maps to its node through `OrderIndex` (a fixed-hash table),
+///   an (owner, client id) and an owner through dictionaries. All are used for
+///   lookup only and never iterated, so no hash seed can change any result.
+///
+/// The pool and the owner slots grow to the book's high-water mark and are
+/// reused, not shrunk. A book holds at most 2^31 orders (Int32 slots).
+///
+/// Performance (release, one core, 14 books, 10,000 owners, about 100,000
+/// resting orders, 45% rests / 22% crossing IOC / 33% cancels): about 0.65 to
+/// 1 us per operation, dominated by cache misses on the pool and the maps.
+///
+/// The ledger may call `plan` on `books[m]` (or on a copy of it) with a
+/// closure that reads its own state; copying a book is cheap until one copy
+/// is changed, which then copies its storage.
 ///
 /// Within a level orders are kept in ascending order id (the ledger assigns ids
 /// from a rising counter, so this is time order). The book's whole state is
