@@ -30,6 +30,14 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
         // Pending transactions: admission checks, parallel verification, reaping for proposals.
         .target(name: "Mempool", dependencies: ["Crypto", "Codec", "Ledger"]),
+        // A validator process: wires the pure cores to storage, network, mempool and the HTTP API.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Crypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["Crypto"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
@@ -62,6 +70,10 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Crypto", "TestSupport"]),
         .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "Crypto", "TestSupport"]),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: ["Node", "Ledger", "Crypto", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "Crypto", "Codec"]),
         .testTarget(

@@ -55,6 +55,11 @@ public struct Keyring: Sendable {
         directory = (home as NSString).appendingPathComponent("keys")
     }
 
+    /// A keyring in `directory` itself (a node keeps its validator key this way).
+    public init(directory: String) {
+        self.directory = directory
+    }
+
     /// The Ballast home: `--home` if given, else `BALLAST_HOME`, else `~/.ballast`.
     public static func resolveHome(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let explicit, !explicit.isEmpty { return (explicit as NSString).expandingTildeInPath }

@@ -1,0 +1,490 @@
+import Codec
+import Consensus
+import Crypto
+import Foundation
+import Ledger
+import Logging
+import Mempool
+import Storage
+
+/// The validator's connection to the other validators. Two implementations:
+/// the TCP peer manager (`Network`) and an in-process hub for tests.
+public protocol PeerTransport: Sendable {
+    /// Sends to one validator (never this one).
+    func send(_ bytes: [UInt8], to peer: PublicKey)
+    /// Sends to every other validator.
+    func broadcast(_ bytes: [UInt8])
+    /// Validators with a live connection.
+    func connectedPeers() -> [PublicKey]
+}
+
+/// A fatal condition: the node stops with this message rather than continue wrong.
+public struct NodeHalt: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What the node reports on `/v1/status`.
+public struct NodeStatus: Codable, Sendable, Equatable {
+    public var moniker: String
+    public var chainId: String
+    public var height: UInt64
+    public var round: UInt64
+    public var leader: String
+    public var stateRoot: String
+    public var lastBlockTimeMs: UInt64
+    public var peers: [String]
+    public var mempoolSize: Int
+    public var validatorIndex: Int
+}
+
+/// A committed transaction's receipt as the node stores and serves it.
+public struct ReceiptRecord: Codable, Sendable, Equatable {
+    public var txId: String
+    public var height: UInt64
+    public var index: Int
+    public var ok: Bool
+    public var code: String?
+    public var message: String?
+    public var orders: [OrderRecord]
+    public var notice: String?
+
+    public struct OrderRecord: Codable, Sendable, Equatable {
+        public var orderId: UInt64?
+        public var filled: Int64
+        public var resting: Int64
+        public var code: String?
+        public var message: String?
+    }
+
+    init(id: Hash256, height: UInt64, receipt: Receipt) {
+        txId = "0x" + id.hex
+        self.height = height
+        index = receipt.index
+        ok = receipt.error == nil
+        code = receipt.error?.code
+        message = receipt.error?.description
+        orders = receipt.orders.map {
+            OrderRecord(orderId: $0.orderID, filled: $0.filled, resting: $0.resting, code: $0.error?.code, message: $0.error?.description)
+        }
+        notice = receipt.notice
+    }
+}
+
+/// One validator: the consensus core and the ledger driven by network messages,
+/// timers and client transactions, with every commit stored before it is
+/// acknowledged.
+///
+/// All consensus and ledger state is touched from this actor only, one event at
+/// a time, in the order the events arrive; effects are performed in the order
+/// the replica returns them, and a `persist` is on disk before the next effect.
+public actor ValidatorRuntime {
+    public let config: NodeConfig
+    public let genesis: Genesis
+    public let key: SigningKey
+    let store: NodeStore
+    public let mempool: Mempool
+    let transport: any PeerTransport
+    let logger: Logger
+    let validators: ValidatorSet
+    let consensusGenesis: Block
+
+    var replica: Replica
+    var ledger: Ledger
+    var executedHeight: UInt64
+    var lastBlockTime: UInt64 = 0
+    /// Our state root after each recent height, to catch a divergence from the quorum.
+    var rootsByHeight: [UInt64: Hash256] = [:]
+    var timers: [TimerID: Task<Void, Never>] = [:]
+    /// Transactions in proposals seen but not yet committed: not proposed again.
+    var inFlight: [Hash256: Round] = [:]
+    /// The round this validator leads and still owes a payload for.
+    var awaitingPayload: Round?
+    var gossipBuffer: [[UInt8]] = []
+    var gossipScheduled = false
+    /// Waiters for `?wait=commit`, by transaction id.
+    var commitWaiters: [Hash256: [CheckedContinuation<ReceiptRecord?, Never>]] = [:]
+    public private(set) var halted: NodeHalt?
+
+    let events: AsyncStream<NodeEvent>
+    let sink: AsyncStream<NodeEvent>.Continuation
+
+    enum NodeEvent: Sendable {
+        case start
+        case consensus(ConsensusMessage, from: ValidatorIndex)
+        case timer(TimerID)
+    }
+
+    /// Opens the store, restores the ledger (snapshot, then the blocks after it,
+    /// each root checked against the stored one) and the consensus safety state.
+    public init(config: NodeConfig, genesis: Genesis, key: SigningKey, store: NodeStore,
+                transport: any PeerTransport, logger: Logger) throws {
+        self.config = config
+        self.genesis = genesis
+        self.key = key
+        self.store = store
+        self.transport = transport
+        self.logger = logger
+        var limits = MempoolLimits()
+        limits.maxTransactions = config.mempool.maxTransactions
+        limits.maxPerAccount = config.mempool.maxPerAccount
+        mempool = Mempool(chainID: genesis.chainID, limits: limits)
+        validators = try ValidatorSet(genesis.validators.map { Validator(publicKey: $0.publicKey, stake: UInt64($0.stake)) })
+
+        let genesisLedger = try Ledger(genesis: genesis)
+        consensusGenesis = Block.genesis(chainID: genesis.chainID, stateRoot: genesisLedger.stateRoot)
+
+        // Ledger: the newest intact snapshot, then every stored block after it.
+        var ledger = genesisLedger
+        var height: UInt64 = 0
+        if let snapshot = try store.latestSnapshot() {
+            ledger = try Ledger(snapshot: snapshot.bytes)
+            guard ledger.stateRoot == snapshot.stateRoot else {
+                throw NodeHalt("snapshot at height \(snapshot.height) decodes to root \(ledger.stateRoot.hex), recorded \(snapshot.stateRoot.hex)")
+            }
+            height = snapshot.height
+        }
+        var roots: [UInt64: Hash256] = [height: ledger.stateRoot]
+        var recent: [Proposal] = []
+        while true {
+            let batch = try store.blocks(from: height + 1, limit: 256)
+            if batch.isEmpty { break }
+            for stored in batch {
+                let proposal = try Proposal(canonicalBytes: stored.bytes)
+                let result = ledger.apply(block: BlockInput(timeMs: Int64(proposal.block.timestamp),
+                                                            transactions: ValidatorRuntime.validTransactions(proposal.block.payload, chainID: genesis.chainID, mempool: nil)))
+                guard result.stateRoot == stored.stateRoot else {
+                    throw NodeHalt("replaying height \(stored.height): state root \(result.stateRoot.hex) differs from the stored \(stored.stateRoot.hex)")
+                }
+                height = stored.height
+                roots[height] = result.stateRoot
+                recent.append(proposal)
+                if recent.count > 256 { recent.removeFirst(recent.count - 256) }
+            }
+        }
+        // Consensus needs a contiguous committed tail; fetch it if the snapshot covered everything.
+        if recent.isEmpty, height > 0 {
+            recent = try store.blocks(from: height > 64 ? height - 63 : 1, limit: 64).map { try Proposal(canonicalBytes: $0.bytes) }
+        }
+        self.ledger = ledger
+        executedHeight = height
+        rootsByHeight = roots
+        lastBlockTime = recent.last?.block.timestamp ?? 0
+
+        var consensusConfig = ConsensusConfig()
+        consensusConfig.roundTimeout = UInt64(config.consensus.roundTimeoutMs)
+        consensusConfig.idleInterval = UInt64(config.consensus.idleIntervalMs)
+        var recovery: Recovery? = nil
+        if let safetyBytes = try store.loadSafetyState() {
+            let safety = try SafetyState(canonicalBytes: safetyBytes)
+            recovery = Recovery(safety: safety, committed: recent, executedHeight: height, stateRoot: ledger.stateRoot)
+        } else if !recent.isEmpty {
+            recovery = Recovery(safety: SafetyState(lastVotedRound: 0, highQC: .genesis(consensusGenesis.id)),
+                                committed: recent, executedHeight: height, stateRoot: ledger.stateRoot)
+        }
+        replica = try Replica(validators: validators, genesis: consensusGenesis, key: key, config: consensusConfig, recovery: recovery)
+        (events, sink) = AsyncStream.makeStream(of: NodeEvent.self)
+    }
+
+    /// The chain tag: the consensus genesis block id (it commits to the chain id
+    /// and the genesis state root). Peers must agree on it to talk.
+    public var chainTag: Hash256 { consensusGenesis.id }
+
+    /// Runs the event loop until the task is cancelled or the node halts.
+    public func run() async throws {
+        sink.yield(.start)
+        for await event in events {
+            if Task.isCancelled { break }
+            handle(event)
+            if let halted { throw halted }
+        }
+        for (_, task) in timers { task.cancel() }
+    }
+
+    /// Stops the loop.
+    public func stop() {
+        sink.finish()
+    }
+
+    // MARK: Inputs
+
+    /// A frame from another validator (already authenticated by the transport).
+    public func receive(_ bytes: [UInt8], from peer: PublicKey) async {
+        guard let index = validators.index(of: peer) else { return }
+        let message: PeerMessage
+        do { message = try PeerMessage(canonicalBytes: bytes) } catch {
+            logger.warning("undecodable message from peer", metadata: ["peer": "\(peer.hex.prefix(16))", "error": "\(error)"])
+            return
+        }
+        switch message {
+        case .consensus(let m):
+            handle(.consensus(m, from: index))
+        case .transactions(let batch):
+            let results = await admitInParallel(batch)
+            if results.contains(where: { if case .success = $0 { return true } else { return false } }) {
+                offerPayloadAgain()
+            }
+        }
+    }
+
+    /// Admits a client's transaction and gossips it once. Throws the admission error.
+    public func submit(_ bytes: [UInt8]) throws(AdmissionError) -> Hash256 {
+        let ledger = self.ledger
+        let pending = try mempool.admit(bytes, nowMs: Int64(ValidatorRuntime.clock())) { tx in
+            ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
+        }
+        gossipBuffer.append(bytes)
+        scheduleGossip()
+        offerPayloadAgain()
+        return pending.id
+    }
+
+    /// Waits until `id` is committed (or `timeout` passes) and returns its receipt.
+    public func waitForCommit(_ id: Hash256, timeout: Duration) async -> ReceiptRecord? {
+        if let stored = try? store.transaction(id: id) { return decodeReceipt(stored.receipt) }
+        return await withCheckedContinuation { continuation in
+            commitWaiters[id, default: []].append(continuation)
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.expireWaiter(id)
+            }
+        }
+    }
+
+    private func expireWaiter(_ id: Hash256) {
+        guard let waiters = commitWaiters.removeValue(forKey: id) else { return }
+        for w in waiters { w.resume(returning: nil) }
+    }
+
+    private func admitInParallel(_ batch: [[UInt8]]) async -> [Result<PendingTransaction, AdmissionError>] {
+        let pool = mempool
+        let ledger = self.ledger
+        let now = Int64(ValidatorRuntime.clock())
+        return await Task.detached {
+            pool.admitBatch(batch, nowMs: now) { tx in ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: now).map { "\($0)" } }
+        }.value
+    }
+
+    // MARK: The loop
+
+    func handle(_ event: NodeEvent) {
+        guard halted == nil else { return }
+        let input: Input
+        switch event {
+        case .start:
+            input = .start
+        case .consensus(let m, let from):
+            if case .proposal(let p) = m { noteInFlight(p) }
+            input = .message(m, from: from)
+        case .timer(let id):
+            timers[id] = nil
+            input = .timerFired(id)
+        }
+        perform(replica.handle(input, now: ValidatorRuntime.clock()))
+    }
+
+    private func perform(_ effects: [Effect]) {
+        for effect in effects {
+            guard halted == nil else { return }
+            switch effect {
+            case .persist(let safety):
+                do { try store.saveSafetyState(safety.canonicalBytes) } catch {
+                    // Without a durable safety state we must not send anything that depends on it.
+                    halted = NodeHalt("cannot persist the consensus safety state: \(error)")
+                    return
+                }
+            case .send(let m, let to):
+                if to == replica.index {
+                    sink.yield(.consensus(m, from: to))
+                } else if let peer = validators.validator(to)?.publicKey {
+                    transport.send(PeerMessage.consensus(m).canonicalBytes, to: peer)
+                }
+            case .broadcast(let m):
+                transport.broadcast(PeerMessage.consensus(m).canonicalBytes)
+                sink.yield(.consensus(m, from: replica.index))
+            case .commit(let proposals):
+                execute(proposals)
+            case .startTimer(let id, let ms):
+                timers[id]?.cancel()
+                let sink = self.sink
+                timers[id] = Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(ms)))
+                    if !Task.isCancelled { sink.yield(.timer(id)) }
+                }
+            case .cancelTimer(let id):
+                timers.removeValue(forKey: id)?.cancel()
+            case .requestPayload(let round):
+                awaitingPayload = round
+                offerPayload(round)
+            case .evidence(let evidence):
+                logger.error("equivocation evidence", metadata: ["evidence": "\(evidence)"])
+            }
+        }
+    }
+
+    private func offerPayload(_ round: Round) {
+        let excluded = Set(inFlight.keys)
+        let txs = mempool.reap(maxCount: config.consensus.maxBlockTransactions, maxBytes: config.consensus.maxBlockBytes, excluding: excluded)
+        guard !txs.isEmpty else { return }
+        perform(replica.handle(.payloadReady(round: round, payload: txs.map(\.bytes)), now: ValidatorRuntime.clock()))
+    }
+
+    private func offerPayloadAgain() {
+        guard let round = awaitingPayload, round >= replica.round else { awaitingPayload = nil; return }
+        offerPayload(round)
+    }
+
+    private func noteInFlight(_ p: Proposal) {
+        if awaitingPayload == p.block.round, p.block.proposer == replica.index { awaitingPayload = nil }
+        for tx in p.block.payload { inFlight[Blake2b.hash256(tx)] = p.block.round }
+    }
+
+    // MARK: Commit
+
+    /// Executes committed blocks in order, stores each with its receipts, and
+    /// tells consensus the new root.
+    private func execute(_ proposals: [Proposal]) {
+        for proposal in proposals {
+            let block = proposal.block
+            guard block.height == executedHeight + 1 else {
+                if block.height > executedHeight + 1 {
+                    halted = NodeHalt("committed height \(block.height) arrived before \(executedHeight + 1)")
+                }
+                continue
+            }
+            // The committed block states the root a quorum reached at executedHeight: ours must match.
+            if let ours = rootsByHeight[block.executedHeight], block.executedHeight > 0, ours != block.stateRoot {
+                halted = NodeHalt("state root mismatch at height \(block.executedHeight): this node has \(ours.hex), the quorum committed \(block.stateRoot.hex)")
+                logger.critical("\(halted!.description)")
+                return
+            }
+            let transactions = ValidatorRuntime.validTransactions(block.payload, chainID: genesis.chainID, mempool: mempool)
+            let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions))
+            let ids = transactions.map(\.id)
+            let records = zip(ids, result.receipts).map { ReceiptRecord(id: $0, height: block.height, receipt: $1) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            do {
+                try store.commit(
+                    block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes),
+                    transactions: try zip(ids, records).enumerated().map { i, pair in
+                        StoredTransaction(id: pair.0, height: block.height, index: i, receipt: [UInt8](try encoder.encode(pair.1)))
+                    },
+                    history: [])
+                if block.height % UInt64(config.snapshotInterval) == 0 {
+                    try store.saveSnapshot(StoredSnapshot(height: block.height, stateRoot: result.stateRoot, bytes: ledger.snapshot()))
+                }
+            } catch {
+                halted = NodeHalt("cannot store block \(block.height): \(error)")
+                return
+            }
+            executedHeight = block.height
+            lastBlockTime = block.timestamp
+            rootsByHeight[block.height] = result.stateRoot
+            if block.height > 1_000 { rootsByHeight[block.height - 1_000] = nil }
+            let allIDs = block.payload.map { Blake2b.hash256($0) }
+            mempool.removeCommitted(allIDs)
+            for id in allIDs { inFlight[id] = nil }
+            for (id, record) in zip(ids, records) {
+                for waiter in commitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record) }
+            }
+            perform(replica.handle(.blockExecuted(height: block.height, blockID: block.id, stateRoot: result.stateRoot),
+                                   now: ValidatorRuntime.clock()))
+        }
+        // Proposals that never committed release their transactions after a while.
+        let horizon = replica.round > 20 ? replica.round - 20 : 0
+        inFlight = inFlight.filter { $0.value >= horizon }
+        mempool.expire(nowMs: Int64(ValidatorRuntime.clock())) { [ledger] tx in
+            ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
+        }
+    }
+
+    /// The payload's transactions that decode, are for this chain and carry a
+    /// valid signature, in payload order. Every honest node computes the same
+    /// list; a signature already checked at admission (still pending in the
+    /// mempool, same bytes, same id) is not checked again.
+    static func validTransactions(_ payload: [[UInt8]], chainID: String, mempool: Mempool?) -> [SignedTransaction] {
+        var out: [SignedTransaction] = []
+        out.reserveCapacity(payload.count)
+        var seen: Set<Hash256> = []
+        for bytes in payload {
+            guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID else { continue }
+            let id = Blake2b.hash256(bytes)
+            guard seen.insert(id).inserted else { continue }
+            if mempool?.contains(id) == true || tx.hasValidSignature { out.append(tx) }
+        }
+        return out
+    }
+
+    private func decodeReceipt(_ bytes: [UInt8]) -> ReceiptRecord? {
+        try? JSONDecoder().decode(ReceiptRecord.self, from: Data(bytes))
+    }
+
+    private func scheduleGossip() {
+        guard !gossipScheduled else { return }
+        gossipScheduled = true
+        Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(2))
+            await self?.flushGossip()
+        }
+    }
+
+    private func flushGossip() {
+        gossipScheduled = false
+        while !gossipBuffer.isEmpty {
+            let batch = Array(gossipBuffer.prefix(PeerMessage.maxGossipBatch))
+            gossipBuffer.removeFirst(batch.count)
+            transport.broadcast(PeerMessage.transactions(batch).canonicalBytes)
+        }
+    }
+
+    // MARK: Queries
+
+    /// The node's status.
+    public func status() -> NodeStatus {
+        let leader = validators.leader(of: replica.round)
+        return NodeStatus(
+            moniker: config.moniker, chainId: genesis.chainID, height: executedHeight, round: replica.round,
+            leader: genesis.validators[Int(leader)].name, stateRoot: ledger.stateRoot.hex,
+            lastBlockTimeMs: lastBlockTime, peers: transport.connectedPeers().map(\.hex).sorted(),
+            mempoolSize: mempool.count, validatorIndex: Int(replica.index))
+    }
+
+    /// Runs `body` against the current ledger state.
+    public func withLedger<T: Sendable>(_ body: (Ledger) throws -> T) rethrows -> T { try body(ledger) }
+
+    /// A stored receipt.
+    public func receipt(_ id: Hash256) throws -> ReceiptRecord? {
+        try store.transaction(id: id).flatMap { decodeReceipt($0.receipt) }
+    }
+
+    /// A stored block.
+    public func block(at height: UInt64) throws -> StoredBlock? { try store.block(at: height) }
+
+    /// Wall-clock milliseconds: the only clock consensus sees, passed in as an input.
+    static func clock() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// A committed block as the API shows it.
+public struct BlockView: Codable, Sendable, Equatable {
+    public var height: UInt64
+    public var round: UInt64
+    public var hash: String
+    public var parent: String
+    public var timestampMs: UInt64
+    public var proposer: Int
+    /// The root after executing this block.
+    public var stateRoot: String
+    public var transactions: [String]
+}
+
+extension ValidatorRuntime {
+    /// The committed block at `height`, decoded.
+    public func blockView(at height: UInt64) throws -> BlockView? {
+        guard let stored = try store.block(at: height) else { return nil }
+        let block = try Proposal(canonicalBytes: stored.bytes).block
+        return BlockView(height: stored.height, round: block.round, hash: stored.hash.hex, parent: block.parentID.hex,
+                         timestampMs: block.timestamp, proposer: Int(block.proposer), stateRoot: stored.stateRoot.hex,
+                         transactions: block.payload.map { "0x" + Blake2b.hash256($0).hex })
+    }
+}
