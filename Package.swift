@@ -34,8 +34,9 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Crypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet",
+                "Crypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet", "Network",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Key files on disk for the wallet commands.
@@ -59,7 +60,8 @@ let package = Package(
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "CSodium", "Crypto", "Codec", "Ledger", "Wallet", "Consensus", "Simulator",
+                "CSodium", "Crypto", "Codec", "Ledger", "Wallet", "Node",
+                .product(name: "Logging", package: "swift-log"), "Consensus", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -9,6 +9,7 @@ struct Ballast: AsyncParsableCommand {
             Keys.self,
             Tx.self,
             Bench.self,
+            NodeCommand.self,
             Sim.self,
         ]
     )

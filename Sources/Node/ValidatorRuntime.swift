@@ -132,7 +132,7 @@ public actor ValidatorRuntime {
         validators = try ValidatorSet(genesis.validators.map { Validator(publicKey: $0.publicKey, stake: UInt64($0.stake)) })
 
         let genesisLedger = try Ledger(genesis: genesis)
-        consensusGenesis = Block.genesis(chainID: genesis.chainID, stateRoot: genesisLedger.stateRoot)
+        consensusGenesis = ValidatorRuntime.consensusGenesis(genesis, ledger: genesisLedger)
 
         // Ledger: the newest intact snapshot, then every stored block after it.
         var ledger = genesisLedger
@@ -190,6 +190,15 @@ public actor ValidatorRuntime {
     /// and the genesis state root). Peers must agree on it to talk.
     public var chainTag: Hash256 { consensusGenesis.id }
 
+    /// The chain tag of `genesis`, without starting a node.
+    public static func chainTag(of genesis: Genesis) throws -> Hash256 {
+        consensusGenesis(genesis, ledger: try Ledger(genesis: genesis)).id
+    }
+
+    private static func consensusGenesis(_ genesis: Genesis, ledger: Ledger) -> Block {
+        Block.genesis(chainID: genesis.chainID, stateRoot: ledger.stateRoot)
+    }
+
     /// Runs the event loop until the task is cancelled or the node halts.
     public func run() async throws {
         sink.yield(.start)
@@ -220,10 +229,15 @@ public actor ValidatorRuntime {
         case .consensus(let m):
             handle(.consensus(m, from: index))
         case .transactions(let batch):
-            let results = await admitInParallel(batch)
-            if results.contains(where: { if case .success = $0 { return true } else { return false } }) {
-                offerPayloadAgain()
-            }
+            // Verified off the actor and off the caller's loop: consensus messages behind it must not wait.
+            Task { await self.admitGossip(batch) }
+        }
+    }
+
+    private func admitGossip(_ batch: [[UInt8]]) async {
+        let results = await admitInParallel(batch)
+        if results.contains(where: { if case .success = $0 { return true } else { return false } }) {
+            offerPayloadAgain()
         }
     }
 

@@ -1,0 +1,89 @@
+import Crypto
+import Foundation
+import Logging
+import Network
+import NIOCore
+import Storage
+
+extension PeerManager: PeerTransport {
+    public func send(_ bytes: [UInt8], to peer: PublicKey) {
+        _ = send(bytes, to: peer) as SendOutcome
+    }
+
+    public func broadcast(_ bytes: [UInt8]) {
+        _ = broadcast(bytes) as [(peer: PublicKey, outcome: SendOutcome)]
+    }
+
+    public func connectedPeers() -> [PublicKey] {
+        connectedPeers().map(\.key)
+    }
+}
+
+/// A running validator: its home, its runtime, its peer network.
+public struct ValidatorNode: Sendable {
+    public let home: NodeHome
+    public let config: NodeConfig
+    public let runtime: ValidatorRuntime
+    public let network: PeerManager
+    let logger: Logger
+
+    /// Loads the home and wires the parts; nothing runs until `run()`.
+    public init(home: NodeHome, logger: Logger) throws {
+        self.home = home
+        let config = try NodeConfig.load(home: home.path)
+        self.config = config
+        var logger = logger
+        logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        logger[metadataKey: "node"] = "\(config.moniker)"
+        self.logger = logger
+        let (genesis, _) = try home.loadGenesis(config)
+        let key = try home.loadKey(config)
+
+        var net = NetworkConfiguration(identity: key, genesis: try ValidatorRuntime.chainTag(of: genesis),
+                                       validators: Set(genesis.validators.map(\.publicKey)))
+        guard let listen = NodeConfig.splitHostPort(config.p2p.listen) else { throw ConfigError("p2p.listen", "expected HOST:PORT") }
+        net.listenHost = listen.host
+        net.listenPort = listen.port
+        net.maximumFrameSize = config.p2p.maxFrameBytes
+        for (i, peer) in config.p2p.peers.enumerated() {
+            let peerKey: PublicKey
+            let address: PeerAddress
+            do { peerKey = try PublicKey(hex: peer.publicKey) } catch { throw ConfigError("p2p.peers[\(i)].publicKey", "\(error)") }
+            do { address = try PeerAddress(parsing: peer.address) } catch { throw ConfigError("p2p.peers[\(i)].address", "\(error)") }
+            guard genesis.validators.contains(where: { $0.publicKey == peerKey }) else {
+                throw ConfigError("p2p.peers[\(i)].publicKey", "not a genesis validator")
+            }
+            net.peerAddresses[peerKey] = address
+        }
+        var netLogger = logger
+        netLogger[metadataKey: "component"] = "network"
+        network = PeerManager(configuration: net, logger: netLogger)
+        let store = try NodeStore(directory: NodeConfig.resolve(config.dataDirectory, home: home.path))
+        runtime = try ValidatorRuntime(config: config, genesis: genesis, key: key, store: store, transport: network, logger: logger)
+    }
+
+    /// Runs until cancelled (or the node halts): peer network, consensus loop, HTTP API.
+    public func run() async throws {
+        let address = try await network.start()
+        let status = await runtime.status()
+        logger.info("validator started", metadata: [
+            "p2p": "\(address)", "height": "\(status.height)", "root": "\(status.stateRoot.prefix(16))",
+            "chain": "\(status.chainId)", "index": "\(status.validatorIndex)",
+        ])
+        let runtime = self.runtime
+        let network = self.network
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in network.messages {
+                    await runtime.receive(message.bytes, from: message.from)
+                }
+            }
+            group.addTask { try await runtime.run() }
+            // The first to finish (a halt, or cancellation) stops the rest.
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+        await runtime.stop()
+        await network.shutdown()
+    }
+}
