@@ -21,35 +21,35 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         // Ed25519, BLAKE2b-256, addresses: the only cryptography in the system.
-        .target(name: "Crypto", dependencies: ["CSodium", "Codec"]),
+        .target(name: "BallastCrypto", dependencies: ["CSodium", "Codec"]),
         // The canonical binary encoding of everything signed or hashed.
         .target(name: "Codec"),
         // The deterministic state machine. Pure: no IO, clocks, threads or randomness.
-        .target(name: "Ledger", dependencies: ["Crypto", "Codec"]),
+        .target(name: "Ledger", dependencies: ["BallastCrypto", "Codec"]),
         // The node's durable store: blocks, receipts, history, safety state (SQLite), snapshots.
-        .target(name: "Storage", dependencies: ["Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Storage", dependencies: ["BallastCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         // Pending transactions: admission checks, parallel verification, reaping for proposals.
-        .target(name: "Mempool", dependencies: ["Crypto", "Codec", "Ledger"]),
+        .target(name: "Mempool", dependencies: ["BallastCrypto", "Codec", "Ledger"]),
         // A validator process: wires the pure cores to storage, network, mempool and the HTTP API.
         .target(
             name: "Node",
             dependencies: [
-                "Crypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet", "Network",
+                "BallastCrypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet", "Network",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Key files on disk for the wallet commands.
-        .target(name: "Wallet", dependencies: ["Crypto"]),
+        .target(name: "Wallet", dependencies: ["BallastCrypto"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
-        .target(name: "Consensus", dependencies: ["Crypto", "Codec"]),
+        .target(name: "Consensus", dependencies: ["BallastCrypto", "Codec"]),
         // Deterministic network simulator with Byzantine replicas, for tests, `ballast sim` and benchmarks.
-        .target(name: "Simulator", dependencies: ["Consensus", "Crypto", "Codec"]),
+        .target(name: "Simulator", dependencies: ["Consensus", "BallastCrypto", "Codec"]),
         // Validator peer network: framed TCP over SwiftNIO, key-proving handshake, peer manager.
         .target(
             name: "Network",
             dependencies: [
-                "Crypto", "Codec",
+                "BallastCrypto", "Codec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -60,28 +60,28 @@ let package = Package(
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "CSodium", "Crypto", "Codec", "Ledger", "Wallet", "Node",
+                "CSodium", "BallastCrypto", "Codec", "Ledger", "Wallet", "Node",
                 .product(name: "Logging", package: "swift-log"), "Consensus", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Seeded randomness and sizing for tests and simulations.
         .target(name: "TestSupport"),
-        .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Codec"]),
+        .testTarget(name: "BallastCryptoTests", dependencies: ["BallastCrypto", "Codec"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "Codec", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Crypto", "TestSupport"]),
-        .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "Crypto", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "BallastCrypto", "Codec", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "BallastCrypto", "TestSupport"]),
+        .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "BallastCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Ledger", "Crypto", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Node", "Ledger", "BallastCrypto", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "WalletTests", dependencies: ["Wallet", "Crypto"]),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "Crypto", "Codec"]),
+        .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "BallastCrypto", "Codec"]),
         .testTarget(
             name: "NetworkTests",
             dependencies: [
-                "Network", "Crypto", "Codec",
+                "Network", "BallastCrypto", "Codec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CSodium
 import Codec
-import Crypto
+import BallastCrypto
 import Foundation
 import Ledger
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Crypto
+import BallastCrypto
 import Dispatch
 import Foundation
 import Logging

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Codec
-import Crypto
+import BallastCrypto
 import Foundation
 import Ledger
 

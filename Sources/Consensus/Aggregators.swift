@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// Collects votes for the rounds this replica leads next, forms QCs, and
 /// catches validators voting twice in a round (the Aggregator of HotStuff).

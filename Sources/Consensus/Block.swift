@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// A block: one per round, extending the block its QC certifies.
 ///

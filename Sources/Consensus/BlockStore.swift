@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// The blocks a replica knows: the committed chain (a window of it, to serve
 /// peers that are catching up) and the tree of uncommitted blocks above it.

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// A validator's signature, named by its index in the validator set.
 public struct ValidatorSignature: Hashable, Sendable {

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// The timers a replica asks its host to run.
 public struct TimerID: Hashable, Sendable {

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// A block signed by its proposer, with the timeout certificate that lets it
 /// follow a failed round (nil when it extends the previous round's QC).

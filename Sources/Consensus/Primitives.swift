@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// A consensus round. Round 0 belongs to the genesis block; proposals start at round 1.
 public typealias Round = UInt64

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Replica {
     /// The host executed a committed block. Leaders put the latest root in

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Replica {
     /// The host supplied transactions for the round we lead.

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// Why a replica could not be created.
 public enum ReplicaError: Error, Equatable, Sendable {

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// What a validator must keep across restarts so it never signs two
 /// conflicting messages: the last round it voted or timed out in, its

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// One validator: its signing key and its voting stake.
 public struct Validator: Hashable, Sendable {

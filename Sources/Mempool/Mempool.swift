@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Codec
-import Crypto
+import BallastCrypto
 import Dispatch
 import Ledger
 import Synchronization

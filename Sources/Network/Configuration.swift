@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 import NIOCore
 
 /// A peer's network address: a host name or IP literal and a TCP port.

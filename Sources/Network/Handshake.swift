@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// Why a handshake was refused. Each case disconnects the peer and is logged.
 public enum HandshakeError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

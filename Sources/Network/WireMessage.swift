@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 import NIOCore
 
 /// The peer protocol's version. A peer whose hello states a version outside the

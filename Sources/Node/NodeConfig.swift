@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 import Foundation
 
 /// Why a node's configuration was refused: the field path and the reason,

@@ -1,6 +1,6 @@
 import Codec
 import Consensus
-import Crypto
+import BallastCrypto
 import Foundation
 import Ledger
 import Logging

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Consensus
-import Crypto
+import BallastCrypto
 
 /// How fast the consensus core runs when signatures are the real cost.
 public struct ConsensusBenchmarkReport: Sendable {

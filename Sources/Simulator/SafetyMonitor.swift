@@ -1,5 +1,5 @@
 import Consensus
-import Crypto
+import BallastCrypto
 
 /// Watches every honest commit and every signature made, and records anything
 /// that breaks safety: two honest validators committing different blocks at a

@@ -1,6 +1,6 @@
 import Codec
 import Consensus
-import Crypto
+import BallastCrypto
 
 extension Simulation {
     /// What a Byzantine process actually sends in place of `message`.

@@ -1,6 +1,6 @@
 import Codec
 import Consensus
-import Crypto
+import BallastCrypto
 
 extension Simulation {
     /// A message leaves process `p` for validators `to`: Byzantine rewriting,

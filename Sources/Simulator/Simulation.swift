@@ -1,6 +1,6 @@
 import Codec
 import Consensus
-import Crypto
+import BallastCrypto
 
 /// A deterministic discrete-event simulation of a validator cluster running
 /// the real consensus core over a faulty network, with real Ed25519.

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Crypto
+import BallastCrypto
 import Foundation
 
 /// Why a keyring operation failed. Each case names the file and what to do.

@@ -1,6 +1,6 @@
 import Codec
 import Consensus
-import Crypto
+import BallastCrypto
 import Testing
 
 @Suite struct ConsensusEncodingTests {

@@ -1,6 +1,6 @@
 import Codec
 import Consensus
-import Crypto
+import BallastCrypto
 
 /// Deterministic keys and a validator set for tests.
 struct Fixture {

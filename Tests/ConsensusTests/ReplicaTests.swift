@@ -1,5 +1,5 @@
 import Consensus
-import Crypto
+import BallastCrypto
 import Testing
 
 /// The replica driven directly: inputs in, effects checked exactly.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Crypto
+import BallastCrypto
 @testable import Ledger
 
 /// The repository's genesis files, read from disk by the test (the Ledger itself never reads files).

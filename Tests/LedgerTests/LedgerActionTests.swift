@@ -1,5 +1,5 @@
 import Testing
-import Crypto
+import BallastCrypto
 @testable import Ledger
 
 @Suite struct LedgerActionTests {

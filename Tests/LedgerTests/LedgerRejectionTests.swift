@@ -1,5 +1,5 @@
 import Testing
-import Crypto
+import BallastCrypto
 @testable import Ledger
 
 /// Every refusal names its error; the nonce is consumed and nothing else changes

@@ -1,5 +1,5 @@
 import Testing
-import Crypto
+import BallastCrypto
 @testable import Ledger
 
 /// The spec's five numbered properties, end to end through signed transactions.

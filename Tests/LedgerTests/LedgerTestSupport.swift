@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Crypto
+import BallastCrypto
 @testable import Ledger
 
 /// A ledger on the testnet genesis with helpers to sign and apply transactions.

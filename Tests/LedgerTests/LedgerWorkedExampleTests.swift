@@ -1,5 +1,5 @@
 import Testing
-import Crypto
+import BallastCrypto
 @testable import Ledger
 
 /// The worked examples of docs/margin.md (lending, funding, liquidation), with exact numbers.

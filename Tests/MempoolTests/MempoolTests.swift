@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 import Ledger
 import Mempool
 import TestSupport

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 import Foundation
 import Ledger
 import Logging

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Crypto
+import BallastCrypto
 import Foundation
 import Testing
 import Wallet

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// An order as a book sees it: the incoming (taker) order handed to matching,
 /// and the order that rests in the book afterwards.

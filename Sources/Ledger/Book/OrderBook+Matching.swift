@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension OrderBook {
     /// What the ledger decides for one maker order the taker reached.

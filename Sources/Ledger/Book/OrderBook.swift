@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// The central limit order book of one market: price-time priority, pure and
 /// deterministic.

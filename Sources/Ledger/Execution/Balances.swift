@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// Whether a debit may borrow what the account lacks.
 /// Runs checked arithmetic, mapping its failure to the ledger's overflow error.

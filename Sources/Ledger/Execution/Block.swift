@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// What consensus hands the ledger: the block time and the ordered transactions, whose
 /// signatures and chain id the caller has already verified.

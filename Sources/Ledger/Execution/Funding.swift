@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Ledger {
     static let msPerHour: Int128 = 3_600_000

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// The undo log of the transaction being applied: the value each entry had before its first
 /// change, so a failed action can be rolled back exactly. Savepoints nest (a maker fill that

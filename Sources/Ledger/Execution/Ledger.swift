@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// The deterministic portfolio-margin state machine: the whole state, and the rules that
 /// move it from block to block (`apply(block:)`).

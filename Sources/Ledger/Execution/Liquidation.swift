@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Ledger {
     /// Portion `numerator / denominator` of `value`, rounded away from zero so steps always

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Ledger {
     /// Records a validator's prices (block time is their time). USDC's price is fixed.

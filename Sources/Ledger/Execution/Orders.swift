@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Ledger {
     // MARK: Cancels

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// One asset of an account, as amounts (rounded views of the shares).
 public struct BalanceView: Codable, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 extension Ledger {
     /// The mark of `asset`: for an asset with a perp market, median(oracle, best bid, best ask)
@@ -71,4 +71,3 @@ extension Ledger {
         }
     }
 }
-

@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// Everything a chain starts from: who validates, which assets and markets exist,
 /// every risk and rate parameter, and the opening balances.

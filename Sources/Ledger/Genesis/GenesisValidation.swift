@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
+import BallastCrypto
 
 /// Why a genesis was refused: the JSON path of the offending field and the reason.
 public struct GenesisError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// Why a snapshot was refused.
 public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {

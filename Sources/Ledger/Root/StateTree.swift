@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// The name of one entry of the state: what the state root commits to, one leaf each.
 public enum StateKey: Hashable, Comparable, Sendable {

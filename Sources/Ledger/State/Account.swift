@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// One asset held by an account: the wallet bucket (earns nothing) and the pool position,
 /// kept as supply shares or debt shares of the asset's lending pool (never both nonzero).
@@ -220,4 +220,3 @@ extension Account: Canonical {
         }
     }
 }
-

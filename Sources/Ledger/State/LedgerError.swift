@@ -1,4 +1,4 @@
-import Crypto
+import BallastCrypto
 
 /// Why an action was refused. The receipt carries `code` and `description`; the nonce is
 /// consumed and nothing else in the state changes.

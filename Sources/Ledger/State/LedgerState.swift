@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// One validator's latest price for an asset.
 public struct OracleSubmission: Equatable, Sendable {

@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// One order in a `placeOrders` action.
 public struct OrderRequest: Hashable, Sendable, Codable {

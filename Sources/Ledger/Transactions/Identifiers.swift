@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// Index of an asset in genesis (`assets[i]`); 0 is USDC, the numeraire.
 public typealias AssetID = UInt32

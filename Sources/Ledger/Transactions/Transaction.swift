@@ -1,5 +1,5 @@
 import Codec
-import Crypto
+import BallastCrypto
 
 /// The signed part of a transaction: who, which chain, which nonce, what.
 public struct Transaction: Hashable, Sendable {
