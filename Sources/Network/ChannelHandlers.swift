@@ -60,12 +60,18 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private var machine: HandshakeStateMachine
     private let timeout: TimeAmount
+    /// For inbound connections: asked, once the peer's hello checks out and before
+    /// our proof goes out, whether this connection may go ahead.
+    private let admit: ((PublicKey) -> Bool)?
     private var timeoutTask: Scheduled<Void>?
     private var started = false
+    /// Set once the handshake has failed: messages still in the read buffer are ignored.
+    private var failed = false
 
-    init(machine: HandshakeStateMachine, timeout: TimeAmount) {
+    init(machine: HandshakeStateMachine, timeout: TimeAmount, admit: ((PublicKey) -> Bool)?) {
         self.machine = machine
         self.timeout = timeout
+        self.admit = admit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -94,9 +100,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .failed = machine.state { return }
+        guard !failed else { return }
         switch machine.receive(unwrapInboundIn(data)) {
         case .send(let reply):
+            if let admit, case .awaitingProof(let peer) = machine.state, !admit(peer) {
+                fail(context: context, .duplicateConnection)
+                return
+            }
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
         case .established(let peer):
             timeoutTask?.cancel()
@@ -109,6 +119,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func fail(context: ChannelHandlerContext, _ error: HandshakeError) {
+        guard !failed else { return }
+        failed = true
         timeoutTask?.cancel()
         context.fireErrorCaught(error)
     }
@@ -154,7 +166,7 @@ final class PeerSessionHandler: ChannelInboundHandler {
             if let peer {
                 manager.peerHalfClosed(channel: context.channel, peer: peer)
             } else {
-                drop(context: context, reason: HandshakeError.unexpectedMessage("end of stream"))
+                drop(context: context, reason: HandshakeError.closedByPeer)
             }
         default:
             context.fireUserInboundEventTriggered(event)
@@ -197,7 +209,10 @@ final class PeerSessionHandler: ChannelInboundHandler {
     private func drop(context: ChannelHandlerContext, reason: any Error) {
         guard !closing else { return }
         closing = true
-        logger.warning("dropping peer connection", metadata: ["reason": "\(reason)"])
+        // Turning away a simultaneous dial (or being turned away) is routine; the rest is the peer's fault.
+        let routine: [HandshakeError] = [.duplicateConnection, .closedByPeer]
+        let level: Logger.Level = (reason as? HandshakeError).map(routine.contains) == true ? .info : .warning
+        logger.log(level: level, "dropping peer connection", metadata: ["reason": "\(reason)"])
         context.close(promise: nil)
     }
 }

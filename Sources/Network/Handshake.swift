@@ -15,10 +15,17 @@ public enum HandshakeError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The proof does not verify over this connection's challenge: forged, or
     /// replayed from an earlier connection.
     case badSignature
+    /// We already have, or are dialling, the connection to this validator that
+    /// both sides keep (dialled by the lower key): the peer's dial is turned away
+    /// before it carries any message, so no message is reordered by a switch.
+    case duplicateConnection
     /// A message that does not belong at this step of the handshake.
     case unexpectedMessage(String)
     /// The handshake did not finish in time.
     case timeout
+    /// The peer closed the connection before the handshake finished (it may have
+    /// turned away a duplicate connection).
+    case closedByPeer
 
     public var description: String {
         switch self {
@@ -34,10 +41,14 @@ public enum HandshakeError: Error, Equatable, Sendable, CustomStringConvertible 
             return "dialled \(expected.hex.prefix(16)) but \(actual.hex.prefix(16)) answered"
         case .badSignature:
             return "handshake signature does not verify over this connection's challenge (forged or replayed)"
+        case .duplicateConnection:
+            return "duplicate connection: the one dialled by the lower key is kept"
         case .unexpectedMessage(let what):
             return "unexpected \(what) during the handshake"
         case .timeout:
             return "handshake timed out"
+        case .closedByPeer:
+            return "peer closed the connection during the handshake"
         }
     }
 }

@@ -285,6 +285,8 @@ public final class PeerManager: Sendable {
         var redial: Scheduled<Void>?
         var failedDials = 0
         var drainScheduled = false
+        /// Inbound connections from this validator past its hello, not yet authenticated.
+        var inboundHandshakes = 0
     }
 
     private struct State: Sendable {
@@ -293,6 +295,8 @@ public final class PeerManager: Sendable {
         var stopped = false
         /// Inbound connections not yet authenticated, so that shutdown closes them too.
         var handshaking: [ObjectIdentifier: any Channel] = [:]
+        /// Which validator each admitted, not yet authenticated, inbound connection claims.
+        var handshakePeers: [ObjectIdentifier: PublicKey] = [:]
         var droppedInbound: UInt64 = 0
         var receivedMessages: UInt64 = 0
         var authenticatedConnections: UInt64 = 0
@@ -310,9 +314,7 @@ public final class PeerManager: Sendable {
                 return true
             }
             guard open else { return channel.close() }
-            channel.closeFuture.whenComplete { [self] _ in
-                _ = state.withLockedValue { $0.handshaking.removeValue(forKey: ObjectIdentifier(channel)) }
-            }
+            channel.closeFuture.whenComplete { [self] _ in inboundHandshakeEnded(channel) }
         }
         let configuration = self.configuration
         var logger = self.logger
@@ -327,7 +329,10 @@ public final class PeerManager: Sendable {
             try pipeline.addHandler(
                 IdleStateHandler(
                     readTimeout: configuration.keepaliveInterval * 3, writeTimeout: configuration.keepaliveInterval))
-            try pipeline.addHandler(HandshakeHandler(machine: machine, timeout: configuration.handshakeTimeout))
+            let admit: ((PublicKey) -> Bool)? =
+                direction == .inbound ? { [self] peer in admitInbound(channel: channel, peer: peer) } : nil
+            try pipeline.addHandler(
+                HandshakeHandler(machine: machine, timeout: configuration.handshakeTimeout, admit: admit))
             try pipeline.addHandler(PeerSessionHandler(manager: self, direction: direction, logger: logger))
         }
     }
@@ -336,8 +341,9 @@ public final class PeerManager: Sendable {
 
     private func dial(_ peer: PublicKey) {
         let address = state.withLockedValue { state -> PeerAddress? in
+            // Not while the peer's own dial is being authenticated: one connection is enough.
             guard !state.stopped, var slot = state.peers[peer], let address = slot.address,
-                slot.active == nil, slot.dialling == nil
+                slot.active == nil, slot.dialling == nil, slot.inboundHandshakes == 0
             else { return nil }
             slot.redial?.cancel()
             slot.redial = nil
@@ -425,6 +431,7 @@ public final class PeerManager: Sendable {
                 return false
             }
             state.handshaking.removeValue(forKey: ObjectIdentifier(channel))
+            if state.handshakePeers.removeValue(forKey: ObjectIdentifier(channel)) != nil { slot.inboundHandshakes -= 1 }
             state.authenticatedConnections += 1
             if direction == .outbound, slot.dialling != nil {
                 slot.dialling = nil
@@ -475,6 +482,44 @@ public final class PeerManager: Sendable {
     private static func prefers(_ new: Connection, over current: Connection, ours: PublicKey, peer: PublicKey) -> Bool {
         if current.inputClosed { return true }
         return prefersDialler(new.direction, over: current.direction, ours: ours, peer: peer) ?? true
+    }
+
+    /// Whether an inbound connection claiming `peer` may finish its handshake: not
+    /// while our own dial to `peer` is under way, or our own dialled connection is
+    /// up and healthy, when ours is the one the tie-break keeps. Both sides apply
+    /// the rule (and neither dials while the other's dial is being authenticated),
+    /// so of two simultaneous dials only one completes and no message is sent on a
+    /// connection about to be replaced.
+    ///
+    /// A peer dials only when it has no connection of its own, so a new inbound
+    /// connection beside an older inbound one is admitted and replaces it (the
+    /// peer restarted). Beside our own healthy dialled connection it is refused
+    /// until that one is seen to end: at once when the peer's host closes it, after
+    /// the keep-alive's read timeout when the host vanished.
+    func admitInbound(channel: any Channel, peer: PublicKey) -> Bool {
+        let ours = configuration.identity.publicKey
+        return state.withLockedValue { state -> Bool in
+            guard !state.stopped, var slot = state.peers[peer] else { return false }
+            if Self.prefersDialler(.outbound, over: .inbound, ours: ours, peer: peer) == true {
+                if slot.dialling != nil { return false }
+                if let active = slot.active, active.direction == .outbound, !active.inputClosed { return false }
+            }
+            slot.inboundHandshakes += 1
+            state.handshakePeers[ObjectIdentifier(channel)] = peer
+            state.peers[peer] = slot
+            return true
+        }
+    }
+
+    /// An inbound connection closed; if it never authenticated, a dial it held back may go ahead.
+    private func inboundHandshakeEnded(_ channel: any Channel) {
+        let heldBack = state.withLockedValue { state -> PublicKey? in
+            state.handshaking.removeValue(forKey: ObjectIdentifier(channel))
+            guard let peer = state.handshakePeers.removeValue(forKey: ObjectIdentifier(channel)) else { return nil }
+            state.peers[peer]?.inboundHandshakes -= 1
+            return peer
+        }
+        if let heldBack { scheduleRedial(heldBack) }
     }
 
     func peerHalfClosed(channel: any Channel, peer: PublicKey) {
