@@ -9,7 +9,7 @@ extension Replica {
         recordForEquivocation(p)
         guard isValid(b.justify) else { return }
         if let tc = p.timeoutCertificate {
-            guard tc.round + 1 == b.round, isValid(tc) else { return }
+            guard tc.round == b.round - 1, isValid(tc) else { return }
         }
         process(b.justify, from: peer)
         if let tc = p.timeoutCertificate { process(tc, from: peer) }
@@ -31,7 +31,7 @@ extension Replica {
     /// Two different signed proposals from one leader for one round are evidence.
     private mutating func recordForEquivocation(_ p: Proposal) {
         let b = p.block
-        guard b.round + 2 >= round else { return }
+        guard b.round >= round || round - b.round <= 2 else { return }
         var seen = proposalsSeen[b.round] ?? [:]
         defer { proposalsSeen[b.round] = seen }
         guard var entry = seen[b.proposer] else {

@@ -23,13 +23,13 @@ extension Replica {
         }
         guard !payload.isEmpty || leading.idleExpired || pipelineCarriesTransactions(from: parent) else { return }
         var tc: TimeoutCertificate? = nil
-        if highQC.round + 1 != round {
+        if Replica.after(highQC.round) != round {
             // Only a TC for the previous round lets us skip rounds.
-            guard let highTC, highTC.round + 1 == round else { return }
+            guard let highTC, Replica.after(highTC.round) == round else { return }
             tc = highTC
         }
         let block = Block(round: round, height: parent.height + 1, justify: highQC,
-                          timestamp: max(now, parent.timestamp + 1), proposer: index,
+                          timestamp: max(now, Replica.after(parent.timestamp)), proposer: index,
                           executedHeight: min(lastExecuted.height, parent.height), stateRoot: executedRoot(atMost: parent.height),
                           payload: payload)
         let signature = key.sign(SigningMessage.proposal(chain: chain, blockID: block.id))

@@ -2,7 +2,7 @@ extension Replica {
     /// Enters the first round not yet voted in (after a restart, the round after
     /// the persisted high QC, or the last voted round itself, whichever is later).
     mutating func onStart() {
-        let first = max(safety.highQC.round + 1, safety.lastVotedRound, 1)
+        let first = max(Replica.after(safety.highQC.round), safety.lastVotedRound, 1)
         guard first > round else { return }
         enterRound(first)
         let highID = safety.highQC.blockID

@@ -2,7 +2,8 @@ extension Replica {
     /// A vote for a block of round r, sent to us as leader of r + 1: count it,
     /// report a second vote in the same round, and form the QC at quorum.
     mutating func onVote(_ v: Vote, from peer: ValidatorIndex) {
-        guard isLeader(of: v.round + 1), v.round + 2 >= round, v.round <= round + 2,
+        // Rounds come from outside: compare without arithmetic on them.
+        guard v.round < Round.max, isLeader(of: v.round + 1), v.round >= round || round - v.round <= 2, v.round <= round + 2,
               let voter = validators.validator(v.voter) else { return }
         if !(peer == index && v.voter == index) {
             let message = SigningMessage.vote(chain: chain, round: v.round, blockID: v.blockID)

@@ -101,7 +101,7 @@ public struct Replica {
         let genesisProposal = Proposal(block: genesis, timeoutCertificate: nil, signature: .zero)
         if let recovery, !recovery.committed.isEmpty {
             for (a, b) in zip(recovery.committed, recovery.committed.dropFirst())
-            where b.block.parentID != a.block.id || b.block.height != a.block.height + 1 {
+            where b.block.parentID != a.block.id || b.block.height != Replica.after(a.block.height) || a.block.height == .max {
                 throw .brokenCommittedChain
             }
             store = BlockStore(committedChain: recovery.committed)
@@ -141,6 +141,9 @@ public struct Replica {
         effects = []
         return out
     }
+
+    /// The round after `r`, saturating (rounds in verified certificates are far from the limit, but never trap).
+    static func after(_ r: Round) -> Round { r == .max ? r : r + 1 }
 
     func isLeader(of round: Round) -> Bool { validators.leader(of: round) == index }
 
@@ -186,14 +189,14 @@ extension Replica {
         } else if qc.round > store.committed.round {
             requestMissing(qc.blockID, certifiedBy: qc, preferring: peer)
         }
-        advance(to: qc.round + 1)
+        advance(to: Replica.after(qc.round))
     }
 
     /// Takes in a verified TC.
     mutating func process(_ tc: TimeoutCertificate, from peer: ValidatorIndex) {
         if tc.round > (highTC?.round ?? 0) { highTC = tc }
         process(tc.highQC, from: peer)
-        advance(to: tc.round + 1)
+        advance(to: Replica.after(tc.round))
     }
 
     /// The 2-chain commit: `certified` has a QC; if its parent is from the round
@@ -225,7 +228,7 @@ extension Replica {
         votes.prune(below: newRound >= 2 ? newRound - 2 : 0)
         timeouts.prune(below: newRound >= 1 ? newRound - 1 : 0)
         proposalsSeen.removeAll(below: newRound >= 2 ? newRound - 2 : 0)
-        let failedRounds = newRound - min(newRound, safety.highQC.round + 1)
+        let failedRounds = newRound - min(newRound, Replica.after(safety.highQC.round))
         let backoff = min(failedRounds, config.maxBackoffExponent)
         effects.append(.startTimer(TimerID(kind: .round, round: newRound), afterMilliseconds: config.roundTimeout << backoff))
         if isLeader(of: newRound) {

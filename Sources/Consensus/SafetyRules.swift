@@ -26,8 +26,9 @@ public enum SafetyRules {
     /// previous round and extends a QC at least as high as any in that TC.
     public static func mayVote(for block: Block, timeoutCertificate tc: TimeoutCertificate?, state: SafetyState) -> Bool {
         guard block.round > state.lastVotedRound else { return false }
-        if block.justify.round + 1 == block.round { return true }
-        guard let tc, tc.round + 1 == block.round else { return false }
+        // round > lastVotedRound >= 0, so round - 1 cannot underflow.
+        if block.justify.round == block.round - 1 { return true }
+        guard let tc, tc.round == block.round - 1 else { return false }
         return block.justify.round >= tc.highQC.round
     }
 
@@ -43,7 +44,7 @@ public enum SafetyRules {
     /// Commit rule (2-chain): when `block` is certified and its parent is from the
     /// round just before it, the parent and all its ancestors are committed.
     public static func certifyingCommits(_ block: Block, parent: Block) -> Bool {
-        parent.round + 1 == block.round
+        block.round > 0 && parent.round == block.round - 1
     }
 
     /// The state after voting in `round` (the high QC only grows).

@@ -241,3 +241,30 @@ import Testing
         }
     }
 }
+
+@Suite struct HostileInputTests {
+    let f = Fixture(count: 4)
+
+    /// Rounds at the top of the range, unknown senders and garbage certificates
+    /// are refused without a trap and without changing the replica.
+    @Test func extremeRoundsAndForgeriesAreRefused() {
+        var r = f.replica(0)
+        _ = r.handle(.start, now: 1_000)
+        let genesisQC = QuorumCertificate.genesis(f.chain)
+        let vote = f.vote(1, round: .max, blockID: f.chain)
+        #expect(r.handle(.message(.vote(vote), from: 1), now: 1_000).isEmpty)
+        let timeout = f.timeout(1, round: .max, highQC: genesisQC)
+        #expect(r.handle(.message(.timeout(timeout), from: 1), now: 1_000).isEmpty)
+        let fakeQC = QuorumCertificate(blockID: f.chain, round: .max - 1, votes: [])
+        let block = Block(round: .max, height: 1, justify: fakeQC, timestamp: .max, proposer: f.validators.leader(of: .max),
+                          executedHeight: 0, stateRoot: .zero, payload: [])
+        let sig = f.keys[Int(block.proposer)].sign(SigningMessage.proposal(chain: f.chain, blockID: block.id))
+        let tc = TimeoutCertificate(round: .max - 1, highQC: genesisQC, signatures: [])
+        #expect(r.handle(.message(.proposal(Proposal(block: block, timeoutCertificate: tc, signature: sig)), from: 1), now: 1_000).isEmpty)
+        #expect(r.handle(.message(.syncInfo(SyncInfo(highQC: fakeQC, highTC: tc)), from: 2), now: 1_000).isEmpty)
+        #expect(r.handle(.message(.vote(f.vote(1, round: 1, blockID: f.chain)), from: 9), now: 1_000).isEmpty)
+        #expect(r.round == 1)
+        #expect(r.safety == SafetyState(lastVotedRound: 0, highQC: genesisQC))
+        #expect(r.handle(.message(.blockResponse(BlockResponse(targetID: f.chain, proposals: [])), from: 1), now: 1_000).isEmpty)
+    }
+}
