@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "BallastCrypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet", "Network",
+                "BallastCrypto", "Codec", "Ledger", "Consensus", "Storage", "Mempool", "Wallet", "PeerNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Simulator", dependencies: ["Consensus", "BallastCrypto", "Codec"]),
         // Validator peer network: framed TCP over SwiftNIO, key-proving handshake, peer manager.
         .target(
-            name: "Network",
+            name: "PeerNetwork",
             dependencies: [
                 "BallastCrypto", "Codec",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "NetworkTests",
             dependencies: [
-                "Network", "BallastCrypto", "Codec",
+                "PeerNetwork", "BallastCrypto", "Codec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

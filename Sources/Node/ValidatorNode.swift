@@ -1,7 +1,7 @@
 import BallastCrypto
 import Foundation
 import Logging
-import Network
+import PeerNetwork
 import NIOCore
 import Storage
 

@@ -2,7 +2,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@testable import Network
+@testable import PeerNetwork
 
 @Suite struct FrameTests {
     private func framed(_ payloads: [[UInt8]]) -> ByteBuffer {

@@ -3,7 +3,7 @@ import BallastCrypto
 import NIOCore
 import Testing
 
-@testable import Network
+@testable import PeerNetwork
 
 /// Keys and policies shared by the handshake and network tests.
 enum Fixture {

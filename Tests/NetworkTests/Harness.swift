@@ -5,7 +5,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@testable import Network
+@testable import PeerNetwork
 
 /// Collects what a stream yields and lets a test await a condition over it;
 /// the timeout is only an upper bound, the wait ends as soon as the condition holds.

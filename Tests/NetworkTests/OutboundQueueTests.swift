@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Network
+@testable import PeerNetwork
 
 @Suite struct OutboundQueueTests {
     @Test func dropsOldestWhenFullByCount() {

@@ -2,7 +2,7 @@ import BallastCrypto
 import NIOCore
 import Testing
 
-@testable import Network
+@testable import PeerNetwork
 
 /// Real TCP on 127.0.0.1 with OS-chosen ports.
 @Suite struct PeerNetworkTests {
