@@ -220,3 +220,4 @@ extension Account: Canonical {
         }
     }
 }
+
