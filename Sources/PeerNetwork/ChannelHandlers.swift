@@ -63,15 +63,23 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// For inbound connections: asked, once the peer's hello checks out and before
     /// our proof goes out, whether this connection may go ahead.
     private let admit: ((PublicKey) -> Bool)?
+    /// Raised from the handshake limit to `frameLimitAfterHandshake` on success.
+    private let frameLimit: FrameSizeLimit
+    private let frameLimitAfterHandshake: Int
     private var timeoutTask: Scheduled<Void>?
     private var started = false
     /// Set once the handshake has failed: messages still in the read buffer are ignored.
     private var failed = false
 
-    init(machine: HandshakeStateMachine, timeout: TimeAmount, admit: ((PublicKey) -> Bool)?) {
+    init(
+        machine: HandshakeStateMachine, timeout: TimeAmount, admit: ((PublicKey) -> Bool)?,
+        frameLimit: FrameSizeLimit, frameLimitAfterHandshake: Int
+    ) {
         self.machine = machine
         self.timeout = timeout
         self.admit = admit
+        self.frameLimit = frameLimit
+        self.frameLimitAfterHandshake = frameLimitAfterHandshake
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -110,6 +118,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
         case .established(let peer):
             timeoutTask?.cancel()
+            frameLimit.value = frameLimitAfterHandshake
             context.fireUserInboundEventTriggered(HandshakeCompleted(peer: peer))
             // Later messages go straight to the session handler.
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

@@ -79,6 +79,8 @@ public struct NetworkConfiguration: Sendable {
     /// Inbound messages buffered for the consumer of `PeerManager.messages`; beyond
     /// this the oldest are dropped and counted.
     public var inboundBufferCapacity: Int = 16384
+    /// Inbound connections allowed to be mid-handshake at once; more are closed on accept.
+    public var maximumPendingHandshakes: Int = 64
     /// The protocol version announced and the peer versions accepted.
     public var protocolVersion: UInt16 = ProtocolVersion.current
     public var acceptedVersions: ClosedRange<UInt16> = ProtocolVersion.current...ProtocolVersion.current

@@ -50,25 +50,45 @@ public enum Frame {
     }
 }
 
+/// The largest frame a connection accepts right now. A peer that has not yet
+/// proved its key gets a small limit (handshake messages are about 100 bytes), so
+/// an unauthenticated connection cannot make us buffer megabytes; the handshake
+/// raises it. Lives on the connection's event loop.
+public final class FrameSizeLimit {
+    /// The limit for handshake frames.
+    public static let handshake = 1024
+    public var value: Int
+
+    public init(_ value: Int) { self.value = value }
+}
+
 /// Splits a byte stream into frame payloads (`Frame.parse`), for
 /// `ByteToMessageHandler`. Throws `FrameError` on an oversize header or a stream
 /// that ends inside a frame.
 public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = ByteBuffer
 
-    /// The largest payload accepted.
-    public let maximumSize: Int
+    private let limit: FrameSizeLimit
 
+    /// The largest payload accepted.
+    public var maximumSize: Int { limit.value }
+
+    /// A decoder with a fixed limit.
     public init(maximumSize: Int = Frame.defaultMaximumSize) {
-        self.maximumSize = maximumSize
+        self.limit = FrameSizeLimit(maximumSize)
+    }
+
+    /// A decoder whose limit someone else may change (see `FrameSizeLimit`).
+    public init(limit: FrameSizeLimit) {
+        self.limit = limit
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
-        try Frame.parse(&buffer, maximumSize: maximumSize)
+        try Frame.parse(&buffer, maximumSize: limit.value)
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ByteBuffer? {
-        if let frame = try Frame.parse(&buffer, maximumSize: maximumSize) { return frame }
+        if let frame = try Frame.parse(&buffer, maximumSize: limit.value) { return frame }
         if buffer.readableBytes > 0 { throw FrameError.truncated(bufferedBytes: buffer.readableBytes) }
         return nil
     }

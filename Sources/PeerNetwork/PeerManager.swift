@@ -64,6 +64,8 @@ public struct NetworkStatistics: Sendable, Equatable {
     public var receivedMessages: UInt64
     /// Connections that completed the handshake (including ones later replaced).
     public var authenticatedConnections: UInt64
+    /// Inbound connections closed at once because too many were still unauthenticated.
+    public var refusedConnections: UInt64
 }
 
 /// The validator peer network: one authenticated TCP connection per validator.
@@ -180,8 +182,10 @@ public final class PeerManager: Sendable {
             let dropped = state.peers[peer]!.queue.append(bytes)
             return dropped == 0 ? .queued : .queuedDroppingOldest(dropped)
         }
-        if case .queued = outcome { scheduleDrain(peer: peer) }
-        if case .queuedDroppingOldest = outcome { scheduleDrain(peer: peer) }
+        switch outcome {
+        case .queued, .queuedDroppingOldest: scheduleDrain(peer: peer)
+        case .unknownPeer, .tooLarge, .shutDown: break
+        }
         return outcome
     }
 
@@ -218,7 +222,8 @@ public final class PeerManager: Sendable {
             return NetworkStatistics(
                 connectedPeers: connected, droppedOutbound: dropped,
                 droppedInbound: state.droppedInbound, receivedMessages: state.receivedMessages,
-                authenticatedConnections: state.authenticatedConnections)
+                authenticatedConnections: state.authenticatedConnections,
+                refusedConnections: state.refusedConnections)
         }
     }
 
@@ -300,6 +305,7 @@ public final class PeerManager: Sendable {
         var droppedInbound: UInt64 = 0
         var receivedMessages: UInt64 = 0
         var authenticatedConnections: UInt64 = 0
+        var refusedConnections: UInt64 = 0
     }
 
     // MARK: - Pipeline
@@ -308,12 +314,22 @@ public final class PeerManager: Sendable {
         _ channel: any Channel, direction: ConnectionDirection, expectedPeer: PublicKey?
     ) -> EventLoopFuture<Void> {
         if direction == .inbound {
+            let maximum = configuration.maximumPendingHandshakes
             let open = state.withLockedValue { state -> Bool in
                 guard !state.stopped else { return false }
+                guard state.handshaking.count < maximum else {
+                    state.refusedConnections += 1
+                    return false
+                }
                 state.handshaking[ObjectIdentifier(channel)] = channel
                 return true
             }
-            guard open else { return channel.close() }
+            guard open else {
+                logger.warning(
+                    "refusing connection: too many unauthenticated connections",
+                    metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+                return channel.close()
+            }
             channel.closeFuture.whenComplete { [self] _ in inboundHandshakeEnded(channel) }
         }
         let configuration = self.configuration
@@ -323,7 +339,8 @@ public final class PeerManager: Sendable {
             policy: configuration.handshakePolicy, challenge: .random(), expectedPeer: expectedPeer)
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(ByteToMessageHandler(FrameDecoder(maximumSize: configuration.maximumFrameSize)))
+            let frameLimit = FrameSizeLimit(min(FrameSizeLimit.handshake, configuration.maximumFrameSize))
+            try pipeline.addHandler(ByteToMessageHandler(FrameDecoder(limit: frameLimit)))
             try pipeline.addHandler(MessageToByteHandler(FrameEncoder(maximumSize: configuration.maximumFrameSize)))
             try pipeline.addHandler(WireMessageCodec())
             try pipeline.addHandler(
@@ -332,7 +349,9 @@ public final class PeerManager: Sendable {
             let admit: ((PublicKey) -> Bool)? =
                 direction == .inbound ? { [self] peer in admitInbound(channel: channel, peer: peer) } : nil
             try pipeline.addHandler(
-                HandshakeHandler(machine: machine, timeout: configuration.handshakeTimeout, admit: admit))
+                HandshakeHandler(
+                    machine: machine, timeout: configuration.handshakeTimeout, admit: admit,
+                    frameLimit: frameLimit, frameLimitAfterHandshake: configuration.maximumFrameSize))
             try pipeline.addHandler(PeerSessionHandler(manager: self, direction: direction, logger: logger))
         }
     }

@@ -179,6 +179,17 @@ struct RawPeer {
         return RawPeer(channel: channel, received: stream)
     }
 
+    /// A raw connection to `node` that has passed the handshake as validator `key`.
+    static func authenticated(to node: TestNode, as key: SigningKey) async throws -> RawPeer {
+        let peer = try await connect(to: node.address)
+        try await peer.send(.hello(Hello(version: 1, genesis: Fixture.genesis, publicKey: key.publicKey, challenge: .random())))
+        let challenge = try await peer.readHelloChallenge()
+        let transcript = HandshakeTranscript(
+            genesis: Fixture.genesis, challenge: challenge, signer: key.publicKey, verifier: node.publicKey)
+        try await peer.send(.proof(key.sign(transcript.signingMessage)))
+        return peer
+    }
+
     /// Reads the peer's first frame, which must be its hello, and returns its challenge.
     func readHelloChallenge() async throws -> Challenge {
         var buffer = ByteBuffer()

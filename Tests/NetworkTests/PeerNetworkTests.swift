@@ -189,7 +189,8 @@ import Testing
         }
         let attacks = [
             Attack(name: "garbage frame", messages: [], raw: [3, 0, 0, 0, 0x77, 0x01, 0x02], reason: "unknown tag 119"),
-            Attack(name: "oversize frame", messages: [], raw: [0x01, 0x00, 0x01, 0x00], reason: "frame of 65537 bytes exceeds the maximum of 65536"),
+            // Before the handshake only small frames are accepted, whatever the configured maximum.
+            Attack(name: "oversize frame", messages: [], raw: [0x01, 0x04, 0x00, 0x00], reason: "frame of 1025 bytes exceeds the maximum of 1024"),
             Attack(name: "unknown key", messages: [hello(outsider.publicKey)], reason: "unknown validator key \(outsider.publicKey.hex)"),
             Attack(name: "wrong chain", messages: [hello(absent.publicKey, genesis: Fixture.otherGenesis)], reason: "another chain"),
             Attack(name: "wrong version", messages: [hello(absent.publicKey, version: 9)], reason: "incompatible protocol version 9"),
@@ -220,26 +221,67 @@ import Testing
         await shutdown([a, b])
     }
 
-    @Test func anAuthenticatedPeerSendingGarbageIsDroppedAndReconnects() async throws {
+    @Test func anAuthenticatedPeerSendingGarbageOrOversizeFramesIsDropped() async throws {
         let keys = [Fixture.key(71), Fixture.key(72)]
         let validators = Set(keys.map(\.publicKey))
-        let a = try await TestNode.start(key: keys[0], validators: validators)
-        // b plays the validator by hand over a raw connection, then turns bad.
-        let peer = try await RawPeer.connect(to: a.address)
-        try await peer.send(.hello(Hello(version: 1, genesis: Fixture.genesis, publicKey: keys[1].publicKey, challenge: .random())))
-        // The hello from a carries the challenge b must sign; read it off the socket.
-        let challenge = try await peer.readHelloChallenge()
-        let proof = keys[1].sign(
-            HandshakeTranscript(genesis: Fixture.genesis, challenge: challenge, signer: keys[1].publicKey, verifier: a.publicKey)
-                .signingMessage)
-        try await peer.send(.proof(proof))
+        let a = try await TestNode.start(key: keys[0], validators: validators) { $0.maximumFrameSize = 4096 }
+        // The second validator, played by hand over a raw connection.
+        let peer = try await RawPeer.authenticated(to: a, as: keys[1])
         try await peer.send(.payload([7]))
         #expect(await a.inbox.wait { $0.map(\.bytes) == [[7]] })
         #expect(await a.events.items == [.connected(keys[1].publicKey)])
+        // After the handshake the full frame size is allowed...
+        try await peer.send(.payload([UInt8](repeating: 1, count: 4095)))
+        #expect(await a.inbox.wait { $0.count == 2 })
+        // ...and garbage is not.
         try await peer.send(raw: [2, 0, 0, 0, 0x09, 0x09])
         #expect(await peer.closedByPeer(within: .seconds(5)))
         #expect(await a.events.wait { $0.last == .disconnected(keys[1].publicKey) })
-        #expect(a.log.dropReasons.contains { $0.contains("unknown tag 9") })
+        #expect(a.log.dropReasons == ["malformed message: WireMessage: unknown tag 9"])
+
+        let again = try await RawPeer.authenticated(to: a, as: keys[1])
+        #expect(await a.events.wait { $0.last == .connected(keys[1].publicKey) })
+        try await again.send(raw: [0x01, 0x10, 0, 0])  // 4097 bytes announced
+        #expect(await again.closedByPeer(within: .seconds(5)))
+        #expect(a.log.dropReasons.last == "frame of 4097 bytes exceeds the maximum of 4096")
+        #expect(await a.inbox.items.count == 2)
+        await a.manager.shutdown()
+    }
+
+    @Test func aSilentPeerIsDroppedAndAQuietOneIsKeptAliveByPings() async throws {
+        let keys = [Fixture.key(81), Fixture.key(82), Fixture.key(83)]
+        let validators = Set(keys.map(\.publicKey))
+        let fast: (inout NetworkConfiguration) -> Void = { $0.keepaliveInterval = .milliseconds(100) }
+        let a = try await TestNode.start(key: keys[0], validators: validators, configure: fast)
+        let b = try await TestNode.start(key: keys[1], validators: validators, configure: fast)
+        introduce([a, b])
+        // A validator that authenticates and then says nothing, not even pings.
+        let mute = try await RawPeer.authenticated(to: a, as: keys[2])
+        #expect(await mute.closedByPeer(within: .seconds(5)))
+        #expect(a.log.dropReasons == ["peer silent for too long"])
+        // Meanwhile a and b sent no messages for longer than the read timeout; pings kept them up.
+        #expect(a.manager.connectedPeers().map(\.key) == [b.publicKey])
+        #expect(a.manager.statistics().authenticatedConnections == 2)  // b, and the mute one
+        #expect(b.manager.statistics().authenticatedConnections == 1)
+        a.manager.send([5], to: b.publicKey)
+        #expect(await b.awaitMessages(from: a, count: 1) == [[5]])
+        await shutdown([a, b])
+    }
+
+    @Test func unauthenticatedConnectionsAreCapped() async throws {
+        let keys = [Fixture.key(91)]
+        let a = try await TestNode.start(key: keys[0], validators: Set(keys.map(\.publicKey))) {
+            $0.maximumPendingHandshakes = 3
+            $0.handshakeTimeout = .seconds(10)
+        }
+        var held: [RawPeer] = []
+        for _ in 0..<3 { held.append(try await RawPeer.connect(to: a.address)) }
+        // Each held connection has had its hello from a: it is registered as handshaking.
+        for peer in held { _ = try await peer.readHelloChallenge() }
+        let extra = try await RawPeer.connect(to: a.address)
+        #expect(await extra.closedByPeer(within: .seconds(5)))
+        #expect(a.manager.statistics().refusedConnections == 1)
+        for peer in held { #expect(peer.channel.isActive) }
         await a.manager.shutdown()
     }
 }
