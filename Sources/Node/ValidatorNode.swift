@@ -1,5 +1,6 @@
 import BallastCrypto
 import Foundation
+import Hummingbird
 import Logging
 import PeerNetwork
 import NIOCore
@@ -72,7 +73,20 @@ public struct ValidatorNode: Sendable {
         ])
         let runtime = self.runtime
         let network = self.network
+        guard let rpc = NodeConfig.splitHostPort(config.rpc.listen) else { throw ConfigError("rpc.listen", "expected HOST:PORT") }
+        var httpLogger = logger
+        httpLogger[metadataKey: "component"] = "http"
+        httpLogger.logLevel = max(logger.logLevel, .notice)
+        let app = Application(
+            router: HTTPAPI.router(runtime: runtime, config: config),
+            configuration: .init(address: .hostname(rpc.host, port: rpc.port), serverName: "ballast"),
+            logger: httpLogger)
+        let logger = self.logger
         try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                logger.info("HTTP API listening", metadata: ["rpc": "\(rpc.host):\(rpc.port)"])
+                try await app.runService(gracefulShutdownSignals: [])
+            }
             group.addTask {
                 for await message in network.messages {
                     await runtime.receive(message.bytes, from: message.from)

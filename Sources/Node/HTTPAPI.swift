@@ -1,0 +1,252 @@
+import BallastCrypto
+import Foundation
+import Hummingbird
+import Ledger
+import Mempool
+import NIOCore
+import Synchronization
+
+/// An API error: HTTP status, a stable code and a message, sent as
+/// `{"error": {"code": ..., "message": ...}}`.
+public struct APIError: HTTPResponseError {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        jsonResponse(ErrorBody(error: .init(code: code, message: message)), status: status)
+    }
+}
+
+/// `{"error": {"code": ..., "message": ...}}`
+struct ErrorBody: Codable {
+    var error: Inner
+    struct Inner: Codable {
+        var code: String
+        var message: String
+    }
+}
+
+/// A market's book as the API shows it: levels best first on each side.
+public struct BookView: Codable, Sendable, Equatable {
+    public struct Level: Codable, Sendable, Equatable {
+        public var price: Int64
+        public var size: Int64
+        public var orders: Int
+    }
+    public var market: MarketID
+    public var bids: [Level]
+    public var asks: [Level]
+
+    init(market: MarketID, depth: OrderBook.Depth) {
+        self.market = market
+        bids = depth.bids.map { Level(price: $0.price, size: $0.size, orders: $0.orders) }
+        asks = depth.asks.map { Level(price: $0.price, size: $0.size, orders: $0.orders) }
+    }
+}
+
+/// A request context that knows the client's address, for rate limiting.
+public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Turns every error into a JSON 4xx/5xx answer: API errors as they are, the
+/// router's own (unknown route, wrong method) with a code, anything else as 500.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            let code: String
+            switch error.status {
+            case .notFound: code = "not_found"
+            case .methodNotAllowed: code = "method_not_allowed"
+            case .contentTooLarge: code = "body_too_large"
+            default: code = "bad_request"
+            }
+            let message = error.body ?? (error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
+            throw APIError(error.status, code, message)
+        } catch {
+            throw APIError(.internalServerError, "internal", "\(error)")
+        }
+    }
+}
+
+/// Per-client token bucket: `rate` requests a second, bursts up to `rate`.
+final class RateLimiter: Sendable {
+    private struct Bucket { var tokens: Double; var last: ContinuousClock.Instant }
+    private let buckets = Mutex<[String: Bucket]>([:])
+    let rate: Double
+
+    init(perSecond: Int) { rate = Double(perSecond) }
+
+    func allow(_ client: String) -> Bool {
+        let now = ContinuousClock.now
+        return buckets.withLock { buckets in
+            if buckets.count > 10_000 { buckets.removeAll() }  // bounded memory under address churn
+            var b = buckets[client] ?? Bucket(tokens: rate, last: now)
+            let elapsed = now - b.last
+            b.tokens = min(rate, b.tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            b.last = now
+            let allowed = b.tokens >= 1
+            if allowed { b.tokens -= 1 }
+            buckets[client] = b
+            return allowed
+        }
+    }
+}
+
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        guard limiter.allow(client) else {
+            throw APIError(.tooManyRequests, "rate_limited", "more than \(Int(limiter.rate)) requests a second from \(client)")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The node's HTTP API (docs/api.md).
+public enum HTTPAPI {
+    /// The router for `runtime`.
+    public static func router(runtime: ValidatorRuntime, config: NodeConfig) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(perSecond: config.rpc.rateLimitPerSecond)))
+        let maxBody = config.rpc.maxBodyBytes
+
+        router.post("/v1/tx") { request, context -> Response in
+            let body = try await readBody(request, limit: maxBody)
+            let bytes = try parseTransaction(body)
+            let id: Hash256
+            do { id = try await runtime.submit(bytes) } catch let error as AdmissionError {
+                throw APIError(.badRequest, error.code, error.description)
+            }
+            struct Accepted: Encodable { var txId: String; var status: String; var receipt: ReceiptRecord? }
+            if request.uri.queryParameters["wait"] == "commit" {
+                if let receipt = await runtime.waitForCommit(id, timeout: .seconds(30)) {
+                    return jsonResponse(Accepted(txId: "0x" + id.hex, status: "committed", receipt: receipt))
+                }
+                return jsonResponse(Accepted(txId: "0x" + id.hex, status: "pending", receipt: nil), status: .accepted)
+            }
+            return jsonResponse(Accepted(txId: "0x" + id.hex, status: "pending", receipt: nil), status: .accepted)
+        }
+
+        router.get("/v1/tx/:id") { request, context -> Response in
+            let id: Hash256
+            do { id = try Hash256(hex: try context.parameters.require("id")) } catch let e as HexError {
+                throw APIError(.badRequest, "bad_tx_id", "transaction id: \(e)")
+            }
+            if let receipt = try await runtime.receipt(id) {
+                struct Committed: Encodable { var status = "committed"; var receipt: ReceiptRecord }
+                return jsonResponse(Committed(receipt: receipt))
+            }
+            if runtime.mempool.contains(id) {
+                return jsonResponse(["txId": "0x" + id.hex, "status": "pending"])
+            }
+            throw APIError(.notFound, "unknown_tx", "no committed or pending transaction 0x\(id.hex)")
+        }
+
+        router.get("/v1/status") { _, _ -> Response in
+            jsonResponse(await runtime.status())
+        }
+
+        router.get("/v1/accounts/:address") { request, context -> Response in
+            let address = try parseAddress(try context.parameters.require("address"))
+            do {
+                let summary = try await runtime.withLedger { ledger throws(LedgerError) in try ledger.accountSummary(address) }
+                return jsonResponse(summary)
+            } catch let error as LedgerError {
+                throw APIError(.unprocessableContent, error.code, error.description)
+            }
+        }
+
+        router.get("/v1/markets") { _, _ -> Response in
+            jsonResponse(await runtime.withLedger { $0.marketViews() })
+        }
+
+        router.get("/v1/markets/:id/book") { request, context -> Response in
+            guard let market = MarketID(try context.parameters.require("id")) else {
+                throw APIError(.badRequest, "bad_market", "market id must be a non-negative integer")
+            }
+            let levels = Int(request.uri.queryParameters["levels"].map(String.init) ?? "20") ?? -1
+            guard (1...500).contains(levels) else { throw APIError(.badRequest, "bad_levels", "levels must be 1 to 500") }
+            guard let depth = await runtime.withLedger({ $0.depth(market, levels: levels) }) else {
+                throw APIError(.notFound, "unknown_market", "no market \(market)")
+            }
+            return jsonResponse(BookView(market: market, depth: depth))
+        }
+
+        router.get("/v1/pools") { _, _ -> Response in
+            jsonResponse(await runtime.withLedger { $0.poolViews() })
+        }
+
+        router.get("/v1/blocks/:height") { _, context -> Response in
+            guard let height = UInt64(try context.parameters.require("height")) else {
+                throw APIError(.badRequest, "bad_height", "height must be a non-negative integer")
+            }
+            guard let view = try await runtime.blockView(at: height) else {
+                throw APIError(.notFound, "unknown_block", "no committed block at height \(height)")
+            }
+            return jsonResponse(view)
+        }
+        return router
+    }
+
+    /// Reads a request body of at most `limit` bytes.
+    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "request body exceeds \(limit) bytes")
+        }
+    }
+
+    /// A transaction given as hex (optionally `0x`, optionally a JSON string) or as its JSON form.
+    static func parseTransaction(_ body: [UInt8]) throws -> [UInt8] {
+        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty { throw APIError(.badRequest, "empty_body", "send a signed transaction as hex or JSON") }
+        if text.hasPrefix("{") {
+            do {
+                return try JSONDecoder().decode(SignedTransaction.self, from: Data(text.utf8)).canonicalBytes
+            } catch {
+                throw APIError(.badRequest, "bad_json", "transaction JSON: \(jsonPath(of: error).isEmpty ? "" : jsonPath(of: error) + ": ")\(jsonReason(of: error))")
+            }
+        }
+        let hex = text.hasPrefix("\"") && text.hasSuffix("\"") && text.count >= 2 ? String(text.dropFirst().dropLast()) : text
+        do { return try Hex.decode(hex) } catch {
+            throw APIError(.badRequest, "bad_hex", "transaction hex: \(error)")
+        }
+    }
+
+    static func parseAddress(_ text: String) throws -> Address {
+        do { return try Address(hex: text) } catch {
+            throw APIError(.badRequest, "bad_address", "address must be 0x + 40 hex digits: \(error)")
+        }
+    }
+}
