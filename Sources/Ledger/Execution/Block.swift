@@ -72,8 +72,10 @@ extension Ledger {
         }
 
         sampleFundingPremiums(elapsedMs: now - previousTime)
+        // Positions opened in this block are indexed before funding walks the holders.
+        _ = reindexTouchedAccounts()
         let settled = settleFundingIfDue(blockTimeMs: now)
-        let takeovers = runBackstop()
+        let takeovers = runBackstop(recheck: accountsToRecheck(touched: reindexTouchedAccounts()))
         if global.deficit > 0 {
             let notice = LedgerError.riskRefused(deficit: global.deficit).description
             for i in receipts.indices { receipts[i].notice = notice }
@@ -81,6 +83,16 @@ extension Ledger {
         let root = updateRoot()
         return BlockResult(height: global.height, stateRoot: root, receipts: receipts,
                            backstopTakeovers: takeovers, fundingSettled: settled)
+    }
+
+    /// The accounts changed in this block (from the dirty list), sorted, re-indexed by exposure.
+    mutating func reindexTouchedAccounts() -> [Address] {
+        var touched: [Address] = []
+        for key in dirty { if case .account(let a) = key { touched.append(a) } }
+        touched.sort()
+        var unique: [Address] = []
+        for a in touched where unique.last != a { unique.append(a); reindex(a) }
+        return unique
     }
 
     /// 0 oracle, 1 other non-order actions, 2 cancels, 3 orders.

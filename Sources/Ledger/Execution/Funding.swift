@@ -59,7 +59,15 @@ extension Ledger {
             markets[i].premiumTimeSum = 0
             markets[i].premiumTimeMs = 0
         }
-        for address in accounts.keys.sorted() {
+        // Every position holder is indexed under its market's base asset.
+        var holders: [Address] = []
+        for i in perps where rates[i] != 0 {
+            holders.append(contentsOf: exposure.holders[Int(config.genesis.markets[i].base)])
+        }
+        holders.sort()
+        var previous: Address?
+        for address in holders where address != previous {
+            previous = address
             for p in account(address).positions where rates[Int(p.market)] != 0 {
                 let mc = config.genesis.markets[Int(p.market)]
                 let oracle = Int128(oracles[Int(mc.base)].price)

@@ -22,6 +22,8 @@ public struct Ledger: Sendable {
     /// Entries changed since the last root (duplicates allowed).
     var dirty: [StateKey] = []
     var journal = Journal()
+    /// Accounts by exposed asset (derived, not part of the root).
+    var exposure: ExposureIndex
 
     /// The state at genesis. The genesis is validated first.
     public init(genesis: Genesis) throws(GenesisError) {
@@ -36,6 +38,7 @@ public struct Ledger: Sendable {
         markets = genesis.markets.indices.map { MarketState(market: MarketID($0)) }
         books = genesis.markets.indices.map { OrderBook(market: MarketID($0)) }
         tree = StateTree()
+        exposure = ExposureIndex(assetCount: genesis.assets.count)
         // Validation bounded every total by Int64, so these sums cannot overflow.
         for b in genesis.balances {
             var account = accounts[b.address] ?? Account()
@@ -46,6 +49,7 @@ public struct Ledger: Sendable {
         }
         for f in genesis.insuranceFund { insurance[Int(f.asset)] += f.amount }
         rebuildTree()
+        rebuildExposure()
     }
 
     // MARK: Reading

@@ -158,10 +158,10 @@ extension Ledger {
 
     /// End of block: the backstop takes over whole every account with V_liq < 2/3 MR, lowest
     /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`.
-    mutating func runBackstop() -> [Address] {
+    mutating func runBackstop(recheck: [Address]) -> [Address] {
         let r = config.genesis.risk
         var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
-        for address in accounts.keys.sorted() where address != r.backstopAddress {
+        for address in recheck where address != r.backstopAddress {
             let a = account(address)
             guard !a.positions.isEmpty || a.hasDebt else { continue }
             guard let req = try? requirement(address), req.maintenance > 0,
@@ -184,6 +184,8 @@ extension Ledger {
                 rollbackTransaction()
             }
         }
+        // Takeovers changed accounts; the backstop's own exposure too.
+        for key in dirty { if case .account(let a) = key { reindex(a) } }
         return taken
     }
 }

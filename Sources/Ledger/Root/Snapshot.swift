@@ -70,6 +70,7 @@ extension Ledger {
                 throw SnapshotError.inconsistent("state is from another genesis")
             }
             ledger.rebuildTree()
+            ledger.rebuildExposure()
             return ledger
         } catch let e as SnapshotError {
             throw e
