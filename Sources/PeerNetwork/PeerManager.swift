@@ -178,8 +178,7 @@ public final class PeerManager: Sendable {
         guard bytes.count + 1 <= configuration.maximumFrameSize else { return .tooLarge }
         let outcome = state.withLockedValue { state -> SendOutcome in
             guard !state.stopped else { return .shutDown }
-            guard state.peers[peer] != nil else { return .unknownPeer }
-            let dropped = state.peers[peer]!.queue.append(bytes)
+            guard let dropped = state.withSlot(peer, { $0.queue.append(bytes) }) else { return .unknownPeer }
             return dropped == 0 ? .queued : .queuedDroppingOldest(dropped)
         }
         switch outcome {
@@ -306,6 +305,14 @@ public final class PeerManager: Sendable {
         var receivedMessages: UInt64 = 0
         var authenticatedConnections: UInt64 = 0
         var refusedConnections: UInt64 = 0
+
+        /// Runs `body` on `peer`'s slot in place. (Copying a slot out and back would
+        /// copy its queue's storage on every message.)
+        mutating func withSlot<R>(_ peer: PublicKey, _ body: (inout PeerSlot) -> R) -> R? {
+            guard var slot = peers.removeValue(forKey: peer) else { return nil }
+            defer { peers[peer] = slot }
+            return body(&slot)
+        }
     }
 
     // MARK: - Pipeline
@@ -599,11 +606,11 @@ public final class PeerManager: Sendable {
     /// Makes sure a drain of `peer`'s queue is pending on its connection's event loop.
     func scheduleDrain(peer: PublicKey) {
         let channel = state.withLockedValue { state -> (any Channel)? in
-            guard var slot = state.peers[peer], let active = slot.active, !slot.drainScheduled, !slot.queue.isEmpty
-            else { return nil }
-            slot.drainScheduled = true
-            state.peers[peer] = slot
-            return active.channel
+            state.withSlot(peer) { slot -> (any Channel)? in
+                guard let active = slot.active, !slot.drainScheduled, !slot.queue.isEmpty else { return nil }
+                slot.drainScheduled = true
+                return active.channel
+            } ?? nil
         }
         guard let channel else { return }
         channel.eventLoop.execute { [self] in drain(peer: peer, channel: channel) }
@@ -616,19 +623,19 @@ public final class PeerManager: Sendable {
         loop: while true {
             let writable = channel.isWritable
             let step = state.withLockedValue { state -> Step in
-                guard var slot = state.peers[peer] else { return .stop }
-                let step: Step
-                if slot.active?.channel !== channel {
-                    step = .switched
-                } else if writable, let message = slot.queue.popFirst() {
-                    step = .write(message)
-                } else {
-                    // Empty: the next send schedules a drain. Not writable: the writability change does.
-                    step = .stop
-                }
-                if case .write = step {} else { slot.drainScheduled = false }
-                state.peers[peer] = slot
-                return step
+                state.withSlot(peer) { slot -> Step in
+                    let step: Step
+                    if slot.active?.channel !== channel {
+                        step = .switched
+                    } else if writable, let message = slot.queue.popFirst() {
+                        step = .write(message)
+                    } else {
+                        // Empty: the next send schedules a drain. Not writable: the writability change does.
+                        step = .stop
+                    }
+                    if case .write = step {} else { slot.drainScheduled = false }
+                    return step
+                } ?? .stop
             }
             switch step {
             case .write(let message):

@@ -97,6 +97,24 @@ public struct HandshakeTranscript: Sendable {
 
 /// One frame's content. The tag is the first payload byte; an application
 /// message takes the rest of the frame with no length of its own.
+///
+/// The protocol on every connection, dialled or accepted:
+///
+/// 1. Both sides send `hello` at once (frames are at most 1 KiB until step 3).
+/// 2. Each side checks the other's hello (version in range, same genesis, a
+///    validator key other than its own, the key it dialled) and answers with a
+///    `proof`: its Ed25519 signature over the `HandshakeTranscript` holding the
+///    other side's challenge. An accepting side first turns away a duplicate
+///    (see `PeerManager`) by closing instead.
+/// 3. A proof that verifies over our own fresh challenge authenticates the peer;
+///    frames may now be up to the configured maximum.
+/// 4. Then `payload` and `ping` only, in either direction. Anything else, a
+///    frame that does not decode, a frame over the limit, a handshake that takes
+///    too long or a peer silent for three keep-alive intervals ends the connection,
+///    with the reason logged.
+///
+/// The handshake authenticates the peer but does not encrypt or MAC the stream:
+/// everything that matters on it (blocks, votes, transactions) is signed.
 public enum WireMessage: Equatable, Sendable {
     /// Handshake, step 1: who I am and what you must sign.
     case hello(Hello)
