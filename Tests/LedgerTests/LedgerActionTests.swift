@@ -48,3 +48,35 @@ extension LedgerActionTests {
         chain.checkInvariants()
     }
 }
+
+extension LedgerActionTests {
+    @Test func queriesShowPositionsOrdersPoolsAndMarkets() throws {
+        var chain = try TestChain()
+        let whale = chain.trader("q-whale", usdc: 1_000_000)
+        let trader = chain.trader("q-trader", usdc: 10_000)
+        #expect(chain.run(trader, .setMarginMode(.portfolio)).succeeded)
+        chain.trade(maker: whale, taker: trader, market: TestChain.btcPerp, takerSide: .buy, price: TestChain.usd(62_000), size: TestChain.oneBTC)
+        #expect(chain.run(trader, .placeOrders([OrderRequest(market: TestChain.btcPerp, side: .sell, price: TestChain.usd(63_000), size: TestChain.oneBTC / 2, reduceOnly: true)])).succeeded)
+        chain.setPrice(TestChain.btc, TestChain.usd(61_000))
+        let s = try chain.summary(trader)
+        let p = try #require(s.positions.first)
+        #expect(p.size == TestChain.oneBTC && p.entryPrice == TestChain.usd(62_000))
+        // Only asks rest, so the mark is the oracle.
+        #expect(p.mark == TestChain.usd(61_000) && p.oracle == TestChain.usd(61_000))
+        #expect(p.unrealizedPnl == -TestChain.usd(1_000))
+        // 10,000 - 27.9 fee: V_liq = 9,972.1 + (m - 62,000), MR = 1.25% m (a lone perp):
+        // liquidatable when 0.0125 m > 0.95 (m - 52,027.9), below m = 49,426.505 / 0.9375 = 52,721.605333.
+        let below = try #require(p.liquidationPriceBelow)
+        #expect(below >= 52_721_605_000 && below <= 52_721_606_000)
+        #expect(s.openOrders.count == 1 && s.openOrders[0].reduceOnly)
+        #expect(s.portfolio.maintenance == 762_500_000 && s.standard.maintenance == 762_500_000 && s.health == "healthy")
+        let pools = chain.ledger.poolViews()
+        #expect(pools.count == 4 && pools[0].symbol == "USDC" && pools[0].borrowRate == "0.050000000000000000")
+        let markets = chain.ledger.marketViews()
+        #expect(markets[Int(TestChain.btcPerp)].openInterest == TestChain.oneBTC)
+        #expect(markets[Int(TestChain.btcPerp)].bestAsk == TestChain.usd(63_000))
+        let depth = try #require(chain.ledger.depth(TestChain.btcPerp, levels: 5))
+        #expect(depth.asks.first?.size == TestChain.oneBTC / 2)
+        #expect(chain.ledger.insuranceView.deficit == 0)
+    }
+}
