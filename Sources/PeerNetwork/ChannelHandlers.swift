@@ -215,13 +215,24 @@ final class PeerSessionHandler: ChannelInboundHandler {
         drop(context: context, reason: error)
     }
 
+    /// Misbehaviour (bad frames, bad handshakes, silence) is a warning. Turning away
+    /// a simultaneous dial, being turned away, and socket errors such as a reset
+    /// are routine.
+    static func logLevel(for reason: any Error) -> Logger.Level {
+        switch reason {
+        case let error as HandshakeError:
+            return error == .duplicateConnection || error == .closedByPeer ? .info : .warning
+        case is FrameError, is PeerProtocolError:
+            return .warning
+        default:
+            return .info
+        }
+    }
+
     private func drop(context: ChannelHandlerContext, reason: any Error) {
         guard !closing else { return }
         closing = true
-        // Turning away a simultaneous dial (or being turned away) is routine; the rest is the peer's fault.
-        let routine: [HandshakeError] = [.duplicateConnection, .closedByPeer]
-        let level: Logger.Level = (reason as? HandshakeError).map(routine.contains) == true ? .info : .warning
-        logger.log(level: level, "dropping peer connection", metadata: ["reason": "\(reason)"])
+        logger.log(level: Self.logLevel(for: reason), "dropping peer connection", metadata: ["reason": "\(reason)"])
         context.close(promise: nil)
     }
 }

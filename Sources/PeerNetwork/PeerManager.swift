@@ -548,27 +548,24 @@ public final class PeerManager: Sendable {
         if let heldBack { scheduleRedial(heldBack) }
     }
 
+    /// The peer will write nothing more on `channel`.
     func peerHalfClosed(channel: any Channel, peer: PublicKey) {
-        enum Next { case close, wait, none }
-        let next = state.withLockedValue { state -> Next in
-            guard var slot = state.peers[peer] else { return .close }
-            if slot.active?.channel === channel {
-                // The peer switched to another connection we have not authenticated yet,
-                // or it is going away. Keep writing here for a while; the replacement
-                // (or the timer) ends it.
+        let wait = state.withLockedValue { state -> Bool in
+            state.withSlot(peer) { slot -> Bool in
+                guard slot.active?.channel === channel else { return false }
                 slot.active?.inputClosed = true
-                state.peers[peer] = slot
-                return .wait
-            }
-            return slot.draining?.channel === channel ? .close : .none
+                // With a replacement being authenticated, the peer has switched to it
+                // and still reads this one: keep writing here until the replacement
+                // takes over (or the timer ends it). Otherwise the peer is going away.
+                return slot.dialling != nil || slot.inboundHandshakes > 0
+            } ?? false
         }
-        switch next {
-        case .close, .none:
-            channel.close(promise: nil)
-        case .wait:
+        if wait {
             channel.eventLoop.scheduleTask(in: configuration.handshakeTimeout) {
                 channel.close(promise: nil)
             }
+        } else {
+            channel.close(promise: nil)
         }
     }
 

@@ -258,6 +258,7 @@ import Testing
         // A validator that authenticates and then says nothing, not even pings.
         let mute = try await RawPeer.authenticated(to: a, as: keys[2])
         #expect(await mute.closedByPeer(within: .seconds(5)))
+        #expect(await a.events.wait { $0.contains(.disconnected(keys[2].publicKey)) })
         #expect(a.log.dropReasons == ["peer silent for too long"])
         // Meanwhile a and b sent no messages for longer than the read timeout; pings kept them up.
         #expect(a.manager.connectedPeers().map(\.key) == [b.publicKey])
