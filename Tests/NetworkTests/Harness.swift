@@ -228,6 +228,17 @@ struct RawPeer {
     }
 }
 
+/// Whether `condition` came to hold within `timeout`, checking every few
+/// milliseconds: for state that no event announces.
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
 func shutdown(_ nodes: [TestNode]) async {
     for node in nodes { await node.manager.shutdown() }
 }

@@ -286,3 +286,29 @@ import Testing
         await a.manager.shutdown()
     }
 }
+
+@Suite struct InboundBufferTests {
+    @Test func aSlowConsumerLosesTheOldestMessagesAndTheyAreCounted() async throws {
+        let keys = [Fixture.key(111), Fixture.key(112)]
+        let validators = Set(keys.map(\.publicKey))
+        let a = try await TestNode.start(key: keys[0], validators: validators)
+        // b's messages are not read until all ten have arrived.
+        var configuration = NetworkConfiguration(identity: keys[1], genesis: Fixture.genesis, validators: validators)
+        configuration.listenHost = "127.0.0.1"
+        configuration.inboundBufferCapacity = 3
+        let b = PeerManager(configuration: configuration)
+        let bAddress = try await b.start()
+        a.manager.setAddress(PeerAddress(host: "127.0.0.1", port: bAddress.port ?? 0), for: keys[1].publicKey)
+        for i in 0..<10 { a.manager.send([UInt8(i)], to: keys[1].publicKey) }
+        #expect(await eventually { b.statistics().receivedMessages == 10 })
+        #expect(b.statistics().droppedInbound == 7)
+        var received: [[UInt8]] = []
+        for await message in b.messages {
+            received.append(message.bytes)
+            if received.count == 3 { break }
+        }
+        #expect(received == [[7], [8], [9]])
+        await a.manager.shutdown()
+        await b.shutdown()
+    }
+}
