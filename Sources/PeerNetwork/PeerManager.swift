@@ -129,7 +129,7 @@ public final class PeerManager: Sendable {
     // MARK: - Public API
 
     /// Binds the listen address and starts dialling every peer with an address.
-    /// Returns the bound address (useful with port 0).
+    /// Returns the bound address (useful with port 0). Call once.
     @discardableResult
     public func start() async throws -> SocketAddress {
         let bootstrap = ServerBootstrap(group: group)
@@ -162,14 +162,16 @@ public final class PeerManager: Sendable {
     /// Returns false if `peer` is not another validator.
     @discardableResult
     public func setAddress(_ address: PeerAddress, for peer: PublicKey) -> Bool {
-        let known = state.withLockedValue { state -> Bool in
-            guard state.peers[peer] != nil else { return false }
-            state.peers[peer]?.address = address
-            state.peers[peer]?.failedDials = 0
-            return state.server != nil
+        let (known, started) = state.withLockedValue { state -> (Bool, Bool) in
+            let known = state.withSlot(peer) { slot -> Bool in
+                slot.address = address
+                slot.failedDials = 0
+                return true
+            } ?? false
+            return (known, state.server != nil)
         }
-        if known { dial(peer) }
-        return state.withLockedValue { $0.peers[peer] != nil }
+        if known && started { dial(peer) }
+        return known
     }
 
     /// Queues `bytes` for `peer`. Never blocks; see `OutboundQueue` for the drop policy.
