@@ -73,9 +73,11 @@ extension Ledger {
 
         sampleFundingPremiums(elapsedMs: now - previousTime)
         // Positions opened in this block are indexed before funding walks the holders.
-        _ = reindexTouchedAccounts()
+        let beforeFunding = dirty.count
+        let touched = reindexTouchedAccounts(dirty[..<beforeFunding])
         let settled = settleFundingIfDue(blockTimeMs: now)
-        let takeovers = runBackstop(recheck: accountsToRecheck(touched: reindexTouchedAccounts()))
+        let touchedByFunding = reindexTouchedAccounts(dirty[beforeFunding...])
+        let takeovers = runBackstop(recheck: accountsToRecheck(touched: touched + touchedByFunding))
         if global.deficit > 0 {
             let notice = LedgerError.riskRefused(deficit: global.deficit).description
             for i in receipts.indices { receipts[i].notice = notice }
@@ -85,10 +87,10 @@ extension Ledger {
                            backstopTakeovers: takeovers, fundingSettled: settled)
     }
 
-    /// The accounts changed in this block (from the dirty list), sorted, re-indexed by exposure.
-    mutating func reindexTouchedAccounts() -> [Address] {
+    /// The accounts among `keys` (part of the dirty list), sorted and unique, re-indexed by exposure.
+    mutating func reindexTouchedAccounts(_ keys: ArraySlice<StateKey>) -> [Address] {
         var touched: [Address] = []
-        for key in dirty { if case .account(let a) = key { touched.append(a) } }
+        for key in keys { if case .account(let a) = key { touched.append(a) } }
         touched.sort()
         var unique: [Address] = []
         for a in touched where unique.last != a { unique.append(a); reindex(a) }

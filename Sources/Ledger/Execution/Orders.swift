@@ -102,7 +102,8 @@ extension Ledger {
             guard reduces else { throw .reduceOnlyWouldIncrease }
             maxFill = held.magnitude > UInt64(Int64.max) ? .max : Int64(held.magnitude)
         }
-        let before = try evaluate(accountRisk(trader))
+        // Evaluated only if the check after the effect fails (to see whether the order only took risk off).
+        let riskBefore = try accountRisk(trader)
         let portfolioMode = trader.mode == .portfolio
 
         touch(.global)
@@ -148,28 +149,35 @@ extension Ledger {
             throw .openInterestCap(cap: market.openInterestCap)
         }
 
+        var after = try evaluate(accountRisk(account(sender)))
         if let rest = rested {
             let risk = try accountRisk(account(sender))
             let fill = hypotheticalFill(market: market, side: rest.side, size: rest.size, price: rest.price, feePpm: market.takerFeePpm)
             let reserve: Int64
-            do { reserve = try config.engine.reserve(for: fill, account: risk, portfolioMode: portfolioMode) } catch { throw .overflow }
+            do {
+                reserve = try config.engine.reserve(for: fill, account: risk, portfolioMode: portfolioMode,
+                                                    currentSlack: after.requirement(portfolioMode: portfolioMode).slack)
+            } catch { throw .overflow }
             books[m].setReservedMargin(id: rest.id, to: reserve)
             try modifyAccount(sender) { (a: inout Account) throws(LedgerError) in
                 a.openOrders += 1
                 a.reservedMargin = try ck { () throws(LedgerMathError) in try a.reservedMargin.checkedAdding(reserve) }
             }
+            // Resting changed the open-order count (the 20 USDC floor), so evaluate again.
+            after = try evaluate(accountRisk(account(sender)))
         }
 
         // The taker's check after the effect: slack covers every reserve and borrowing stays
         // within LTV, unless the order only took risk off (no resting part, requirement down).
-        let after = try evaluate(accountRisk(account(sender)))
-        let reqBefore = before.requirement(portfolioMode: portfolioMode)
         let reqAfter = after.requirement(portfolioMode: portfolioMode)
         let reserved = account(sender).reservedMargin
-        let onlyReduced = rested == nil && reqAfter.initial < reqBefore.initial && after.borrowedValue <= before.borrowedValue
-        if !onlyReduced {
-            if reqAfter.slack < reserved { throw .insufficientMargin(slack: reqAfter.slack, required: reserved) }
-            if portfolioMode && !after.withinBorrowCapacity {
+        let passes = reqAfter.slack >= reserved && (!portfolioMode || after.withinBorrowCapacity)
+        if !passes {
+            let before = try evaluate(riskBefore)
+            let onlyReduced = rested == nil && reqAfter.initial < before.requirement(portfolioMode: portfolioMode).initial
+                && after.borrowedValue <= before.borrowedValue
+            if !onlyReduced {
+                if reqAfter.slack < reserved { throw .insufficientMargin(slack: reqAfter.slack, required: reserved) }
                 throw .overLTV(borrowed: after.borrowedValue, limit: after.borrowCapacity)
             }
         }
@@ -198,14 +206,16 @@ extension Ledger {
             let need = maker.side == .buy ? notional + notional * Int128(market.makerFeePpm) / Int128(PPM.one) + 1 : Int128(size)
             if have < need { return .cancel }
         }
-        guard let before = try? config.engine.evaluate(risk),
-              let after = try? config.engine.evaluate(risk, with: fill) else { return .cancel }
+        guard let after = try? config.engine.evaluate(risk, with: fill) else { return .cancel }
         let remainingReserve = Int128(maker.reservedMargin) * Int128(maker.size - size) / Int128(maker.size)
         let reservesAfter = Int128(owner.reservedMargin) - Int128(maker.reservedMargin) + remainingReserve
         let reqAfter = after.requirement(portfolioMode: portfolioMode)
-        let ok = Int128(reqAfter.slack) >= reservesAfter || after.portfolioRequirement <= before.portfolioRequirement
-            && reqAfter.maintenance <= before.requirement(portfolioMode: portfolioMode).maintenance
-        guard ok else { return .cancel }
+        if Int128(reqAfter.slack) < reservesAfter {
+            // Short of margin: the fill may still go through if it does not raise the requirement.
+            guard let before = try? config.engine.evaluate(risk),
+                  after.portfolioRequirement <= before.portfolioRequirement,
+                  reqAfter.maintenance <= before.requirement(portfolioMode: portfolioMode).maintenance else { return .cancel }
+        }
         Ledger.apply(fill, to: &risk, unitScale: config.unitScale[Int(market.base)])
         risks[maker.owner] = risk
         return .fill
