@@ -31,11 +31,11 @@ extension Ledger {
         return try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(s).checkedSubtracting(o) }
     }
 
+    /// Changes the account in place (no copy of its arrays); the journal restores it if the
+    /// transaction fails.
     mutating func modifyAccount(_ address: Address, _ body: (inout Account) throws(LedgerError) -> Void) throws(LedgerError) {
         touch(.account(address))
-        var account = accounts[address] ?? Account()
-        try body(&account)
-        accounts[address] = account
+        try body(&accounts[address, default: Account()])
     }
 
     // MARK: Pool share movements (the only code that changes shares and cash)
