@@ -43,6 +43,8 @@ let package = Package(
         ),
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["BallastCrypto"]),
+        // The wallet's side of the HTTP API: a client of a node and the tables `ballast query` prints.
+        .target(name: "WalletClient", dependencies: ["Node", "Ledger"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
         .target(name: "Consensus", dependencies: ["BallastCrypto", "Codec"]),
         // Deterministic network simulator with Byzantine replicas, for tests, `ballast sim` and benchmarks.
@@ -62,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "CSodium", "BallastCrypto", "Codec", "Ledger", "Wallet", "Node",
+                "CSodium", "BallastCrypto", "Codec", "Ledger", "Wallet", "WalletClient", "Node",
                 .product(name: "Logging", package: "swift-log"), "Consensus", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -79,6 +81,14 @@ let package = Package(
             dependencies: ["Node", "Ledger", "BallastCrypto", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
+        .testTarget(
+            name: "WalletClientTests",
+            dependencies: [
+                "WalletClient", "Node", "Ledger", "BallastCrypto", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "BallastCrypto", "Codec"]),
         .testTarget(
             name: "NetworkTests",

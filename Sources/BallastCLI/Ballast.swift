@@ -8,6 +8,7 @@ struct Ballast: AsyncParsableCommand {
         subcommands: [
             Keys.self,
             Tx.self,
+            Query.self,
             Bench.self,
             NodeCommand.self,
             Sim.self,

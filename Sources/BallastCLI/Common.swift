@@ -22,19 +22,24 @@ struct UserError: Error, CustomStringConvertible {
 /// Runs `body`, turning any thrown error into a clear message and exit code 1,
 /// in JSON when `json` is set.
 func reportingErrors(json: Bool, _ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        let message = "\(error)"
-        if json {
-            printJSON(["error": message])
-        } else {
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        }
-        throw ExitCode.failure
+    do { try body() } catch { throw report(error, json: json) }
+}
+
+/// `reportingErrors` for async work (the commands that talk to a node).
+func reportingErrors(json: Bool, _ body: () async throws -> Void) async throws {
+    do { try await body() } catch { throw report(error, json: json) }
+}
+
+/// Prints `error` (unless it is already an exit code) and returns the exit code to throw.
+private func report(_ error: Error, json: Bool) -> ExitCode {
+    if let code = error as? ExitCode { return code }
+    let message = "\(error)"
+    if json {
+        printJSON(["error": message])
+    } else {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
+    return .failure
 }
 
 /// Prints a value as pretty, key-sorted JSON.

@@ -51,6 +51,41 @@ public struct BookView: Codable, Sendable, Equatable {
     }
 }
 
+/// What `POST /v1/tx` and `GET /v1/tx/{id}` answer: the id, `committed` with the
+/// receipt, or `pending` (admitted to the mempool, not yet in a committed block).
+public struct TransactionAnswer: Codable, Sendable, Equatable {
+    public var txId: String
+    public var status: String
+    public var receipt: ReceiptRecord?
+
+    init(id: Hash256, receipt: ReceiptRecord?) {
+        txId = "0x" + id.hex
+        status = receipt == nil ? "pending" : "committed"
+        self.receipt = receipt
+    }
+}
+
+/// The chain's fixed parameters (`GET /v1/params`): the genesis without its opening
+/// balances, so clients know each asset's decimals and each market's base, tick and lot.
+/// Asset and market ids are indices into `assets` and `markets`.
+public struct ChainParameters: Codable, Sendable, Equatable {
+    public var chainId: String
+    public var genesisTimeMs: Int64
+    public var validators: [Validator]
+    public var assets: [AssetConfig]
+    public var markets: [MarketConfig]
+    public var risk: RiskParameters
+
+    public init(_ genesis: Genesis) {
+        chainId = genesis.chainID
+        genesisTimeMs = genesis.genesisTimeMs
+        validators = genesis.validators
+        assets = genesis.assets
+        markets = genesis.markets
+        risk = genesis.risk
+    }
+}
+
 /// A request context that knows the client's address, for rate limiting.
 public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
@@ -146,14 +181,12 @@ public enum HTTPAPI {
             do { id = try await runtime.submit(bytes) } catch let error as AdmissionError {
                 throw APIError(.badRequest, error.code, error.description)
             }
-            struct Accepted: Encodable { var txId: String; var status: String; var receipt: ReceiptRecord? }
             if request.uri.queryParameters["wait"] == "commit" {
                 if let receipt = await runtime.waitForCommit(id, timeout: .seconds(30)) {
-                    return jsonResponse(Accepted(txId: "0x" + id.hex, status: "committed", receipt: receipt))
+                    return jsonResponse(TransactionAnswer(id: id, receipt: receipt))
                 }
-                return jsonResponse(Accepted(txId: "0x" + id.hex, status: "pending", receipt: nil), status: .accepted)
             }
-            return jsonResponse(Accepted(txId: "0x" + id.hex, status: "pending", receipt: nil), status: .accepted)
+            return jsonResponse(TransactionAnswer(id: id, receipt: nil), status: .accepted)
         }
 
         router.get("/v1/tx/:id") { request, context -> Response in
@@ -162,11 +195,10 @@ public enum HTTPAPI {
                 throw APIError(.badRequest, "bad_tx_id", "transaction id: \(e)")
             }
             if let receipt = try await runtime.receipt(id) {
-                struct Committed: Encodable { var status = "committed"; var receipt: ReceiptRecord }
-                return jsonResponse(Committed(receipt: receipt))
+                return jsonResponse(TransactionAnswer(id: id, receipt: receipt))
             }
             if runtime.mempool.contains(id) {
-                return jsonResponse(["txId": "0x" + id.hex, "status": "pending"])
+                return jsonResponse(TransactionAnswer(id: id, receipt: nil))
             }
             throw APIError(.notFound, "unknown_tx", "no committed or pending transaction 0x\(id.hex)")
         }
@@ -183,6 +215,10 @@ public enum HTTPAPI {
             } catch let error as LedgerError {
                 throw APIError(.unprocessableContent, error.code, error.description)
             }
+        }
+
+        router.get("/v1/params") { _, _ -> Response in
+            jsonResponse(ChainParameters(runtime.genesis))
         }
 
         router.get("/v1/markets") { _, _ -> Response in
