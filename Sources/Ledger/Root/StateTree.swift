@@ -116,22 +116,21 @@ public struct StateTree: Sendable {
     /// Sets (or with nil removes) the leaf of `key`; the root is stale until `commit()`.
     public mutating func set(_ key: StateKey, leaf: Hash256?) {
         let b = key.bucket(bits: bits)
-        var entries = buckets[b]
-        var lo = 0, hi = entries.count
+        // Search and change the bucket in place (a copy of it would cost its whole size).
+        var lo = 0, hi = buckets[b].count
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if entries[mid].key < key { lo = mid + 1 } else { hi = mid }
+            if buckets[b][mid].key < key { lo = mid + 1 } else { hi = mid }
         }
-        let exists = lo < entries.count && entries[lo].key == key
+        let exists = lo < buckets[b].count && buckets[b][lo].key == key
         switch (leaf, exists) {
         case (let leaf?, true):
-            if entries[lo].leaf == leaf { return }
-            entries[lo].leaf = leaf
-        case (let leaf?, false): entries.insert((key, leaf), at: lo)
-        case (nil, true): entries.remove(at: lo)
+            if buckets[b][lo].leaf == leaf { return }
+            buckets[b][lo].leaf = leaf
+        case (let leaf?, false): buckets[b].insert((key, leaf), at: lo)
+        case (nil, true): buckets[b].remove(at: lo)
         case (nil, false): return
         }
-        buckets[b] = entries
         dirtyBuckets.append(b)
     }
 
