@@ -27,7 +27,8 @@ public struct Units: Sendable {
     public func usdc(_ value: Int64) -> String { Amount.format(value, decimals: quoteDecimals) }
     public func price(_ value: Int64) -> String { Amount.formatTrimmed(value, decimals: quoteDecimals) }
     public func size(_ value: Int64, market: MarketID) -> String { Amount.formatTrimmed(value, decimals: sizeDecimals(market)) }
-    public func amount(_ value: Int64, asset: AssetID) -> String { Amount.formatTrimmed(value, decimals: decimals(asset)) }
+    /// An amount of `asset` with all its decimals, so a column of one asset lines up on the point.
+    public func amount(_ value: Int64, asset: AssetID) -> String { Amount.format(value, decimals: decimals(asset)) }
 }
 
 /// The text `ballast query ...` prints for each answer of the API.

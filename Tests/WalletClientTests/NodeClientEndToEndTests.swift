@@ -107,7 +107,7 @@ private struct SingleNode {
         #expect(usdc.wallet == 250_500_000)
         let text = Report.account(account, units: units)
         let usdcRow = text.split(separator: "\n").first { $0.hasPrefix("USDC") }.map { $0.split(separator: " ").map(String.init) }
-        #expect(usdcRow == ["USDC", "250.5", "0", "0", "250.5"], "\(text)")
+        #expect(usdcRow == ["USDC", "250.500000", "0.000000", "0.000000", "250.500000"], "\(text)")
         #expect(text.contains("PORTFOLIO") && text.contains("STANDARD"))
         #expect(text.contains("maintenance requirement"))
 
