@@ -116,9 +116,7 @@ extension Ledger {
             return receipt
         }
         touch(.account(sender))
-        var a = account(sender)
-        a.nonces.insert(tx.nonce)
-        accounts[sender] = a
+        accounts[sender, default: Account()].nonces.insert(tx.nonce)
 
         beginTransaction()
         do {
