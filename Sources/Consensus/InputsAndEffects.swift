@@ -54,8 +54,8 @@ public enum Effect: Sendable {
     case evidence(Evidence)
 }
 
-/// Tunables of the pacemaker. Timeouts must exceed the idle interval plus a
-/// network round trip, or an idle cluster would time out.
+/// Tunables of the pacemaker. The round timeout must exceed the idle interval
+/// plus a network round trip, or an idle cluster would time out.
 public struct ConsensusConfig: Sendable {
     /// First round deadline, in ms.
     public var roundTimeout: UInt64 = 2_000

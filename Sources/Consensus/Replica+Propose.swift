@@ -37,6 +37,11 @@ extension Replica {
         persistSafety(SafetyRules.recordingProposal(round: round, state: safety))
         effects.append(.cancelTimer(TimerID(kind: .idle, round: round)))
         effects.append(.broadcast(.proposal(Proposal(block: block, timeoutCertificate: tc, signature: signature))))
+        if leading.idleExpired {
+            // The idle wait was our own choice, not a fault: restart our deadline
+            // from the proposal, or the next leader's idle wait would time us out.
+            effects.append(.startTimer(TimerID(kind: .round, round: round), afterMilliseconds: roundDeadline))
+        }
     }
 
     /// The root that goes with `min(lastExecuted.height, maxHeight)`.

@@ -228,14 +228,18 @@ extension Replica {
         votes.prune(below: newRound >= 2 ? newRound - 2 : 0)
         timeouts.prune(below: newRound >= 1 ? newRound - 1 : 0)
         proposalsSeen.removeAll(below: newRound >= 2 ? newRound - 2 : 0)
-        let failedRounds = newRound - min(newRound, Replica.after(safety.highQC.round))
-        let backoff = min(failedRounds, config.maxBackoffExponent)
-        effects.append(.startTimer(TimerID(kind: .round, round: newRound), afterMilliseconds: config.roundTimeout << backoff))
+        effects.append(.startTimer(TimerID(kind: .round, round: newRound), afterMilliseconds: roundDeadline))
         if isLeader(of: newRound) {
             effects.append(.requestPayload(round: newRound))
             effects.append(.startTimer(TimerID(kind: .idle, round: newRound), afterMilliseconds: config.idleInterval))
             proposeIfReady()
         }
+    }
+
+    /// The current round's deadline: doubled for each round since the last QC, up to a cap.
+    var roundDeadline: UInt64 {
+        let failedRounds = round - min(round, Replica.after(safety.highQC.round))
+        return config.roundTimeout << min(failedRounds, config.maxBackoffExponent)
     }
 
     /// Asks a peer for a block we hold a QC for but not the block (and its

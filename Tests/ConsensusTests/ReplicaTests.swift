@@ -147,6 +147,8 @@ import Testing
         effects = r.handle(.timerFired(TimerID(kind: .idle, round: 1)), now: 2_000)
         #expect(effects.proposals.map(\.block.payload) == [[]])
         #expect(effects.proposals.first?.block.timestamp == 2_000)
+        // Its own wait does not count against its deadline: the round timer restarts from the proposal.
+        #expect(effects.contains { if case .startTimer(TimerID(kind: .round, round: 1), afterMilliseconds: 2_000) = $0 { return true } else { return false } })
         // And with transactions it proposes at once.
         var s = started(1)
         #expect(s.handle(.payloadReady(round: 1, payload: [[7]]), now: 1_000).proposals.count == 1)
