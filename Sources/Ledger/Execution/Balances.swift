@@ -191,6 +191,15 @@ extension Ledger {
         }
     }
 
+    /// Nets an asset's buckets: debt is repaid from supply and wallet as far as they go.
+    mutating func netDebt(_ address: Address, _ asset: AssetID) throws(LedgerError) {
+        let h = account(address).holding(asset)
+        guard h.debtShares > 0 else { return }
+        let (supplied, owed) = try amounts(h)
+        if supplied > 0 { try withdrawToWallet(address, asset, min(supplied, owed)) }
+        try repayFromWallet(address, asset, account(address).holding(asset).wallet)
+    }
+
     /// Adds `amount` to the insurance fund's `asset` balance.
     mutating func payInsurance(_ asset: AssetID, _ amount: Int64) throws(LedgerError) {
         guard amount != 0 else { return }

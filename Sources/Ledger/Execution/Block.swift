@@ -199,7 +199,10 @@ extension Ledger {
         guard cfg.borrowable else { throw .notBorrowable(asset) }
         guard account(sender).mode == .portfolio else { throw .borrowingNeedsPortfolioMode }
         try refuseNewRisk()
-        try borrowToWallet(sender, asset, amount, voluntary: true)
+        // A pool position is supply or debt, never both: own supply is used first.
+        let supplied = try amounts(account(sender).holding(asset)).supplied
+        try withdrawToWallet(sender, asset, min(amount, supplied))
+        try borrowToWallet(sender, asset, amount - min(amount, supplied), voluntary: true)
         try checkRisk(sender)
     }
 

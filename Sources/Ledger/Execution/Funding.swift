@@ -15,7 +15,8 @@ extension Ledger {
               let ask = book.impactPrice(.sell, notional: notional, unitScale: scale) else { return nil }
         let oracle = Int128(oracles[Int(mc.base)].price)
         let diff = max(0, Int128(bid) - oracle) - max(0, oracle - Int128(ask))
-        return diff * Wad.one / oracle
+        // Beyond +-100% the capped rate cannot change; clamping keeps the sums in range.
+        return min(Wad.one, max(-Wad.one, diff * Wad.one / oracle))
     }
 
     /// Adds each perp's premium, weighted by the time since the previous block.
@@ -72,16 +73,19 @@ extension Ledger {
                 let mc = config.genesis.markets[Int(p.market)]
                 let oracle = Int128(oracles[Int(mc.base)].price)
                 let scale = Int128(config.unitScale[Int(mc.base)])
-                // Positive: the account pays.
-                let owed = Int128(p.size) * oracle * rates[Int(p.market)]
+                // Positive: the account pays. size x oracle fits Int128; mulDiv keeps the rest exact.
+                let notional = Int128(p.size) * oracle
                 let denominator = scale * Wad.one
                 do {
-                    if owed > 0 {
-                        let pay = try Int64(checked: try owed.divided(by: denominator, rounding: .up))
+                    let rate = rates[Int(p.market)]
+                    let owedUp = try Int128.mulDiv(notional, rate, denominator, rounding: .up)
+                    if owedUp > 0 {
+                        let pay = try Int64(checked: owedUp)
                         try debit(address, 0, pay, policy: .forced)
                         try payInsurance(0, pay)
-                    } else if owed < 0 {
-                        let get = try Int64(checked: (-owed) / denominator)
+                    } else if owedUp < 0 {
+                        // A receiver gets |owed| rounded down: -ceil(owed) for a negative owed.
+                        let get = try Int64(checked: -owedUp)
                         try payInsurance(0, -get)
                         try credit(address, 0, get)
                     }

@@ -13,6 +13,8 @@ extension Ledger {
     /// Moves a share (ppm) of every perp position, non-USDC balance and non-USDC debt of `from`
     /// to `to` at mark price. USDC settles the difference; it always posts (as debt if need be).
     mutating func transferRisk(from: Address, to: Address, sharePpm: Int64) throws(LedgerError) {
+        // Debt the account could pay itself is paid first, so only net amounts change hands.
+        for h in account(from).holdings where h.debtShares > 0 { try netDebt(from, h.asset) }
         let source = account(from)
         for p in source.positions {
             let q = Ledger.portion(p.size, sharePpm, PPM.one)
@@ -120,6 +122,7 @@ extension Ledger {
     /// fund pays the hole; what it cannot pay is socialized by lowering the USDC supply index.
     /// If that would take the index to zero, the rest is recorded as the chain's deficit.
     mutating func coverBankruptcy(_ target: Address) throws(LedgerError) {
+        try netDebt(target, 0)
         let a = account(target)
         guard a.positions.isEmpty, !a.holdings.contains(where: { $0.asset != 0 && !$0.isEmpty }) else { return }
         let net = try netBalance(a, 0)

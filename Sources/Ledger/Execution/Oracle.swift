@@ -1,12 +1,17 @@
 import BallastCrypto
 
 extension Ledger {
+    /// The largest oracle price accepted (2^60 USDC base units per unit).
+    public static let maxOraclePrice: Int64 = 1 << 60
+
     /// Records a validator's prices (block time is their time). USDC's price is fixed.
     mutating func submitOraclePrices(_ sender: Address, _ prices: [OraclePrice]) throws(LedgerError) {
         guard let validator = config.validatorIndex[sender] else { throw .notValidator }
         for p in prices {
             guard p.asset != 0, Int(p.asset) < oracles.count else { throw .unknownAsset(p.asset) }
             guard p.price > 0 else { throw .amountNotPositive(p.price) }
+            // Far beyond any real price; keeps every price +- band and product in range.
+            guard p.price <= Ledger.maxOraclePrice else { throw .overflow }
             touch(.oracle(p.asset))
             var state = oracles[Int(p.asset)]
             let entry = OracleSubmission(validator: validator, price: p.price, timeMs: global.timeMs)

@@ -313,7 +313,9 @@ extension Ledger {
         let position = p
         try modifyAccount(address) { (a: inout Account) throws(LedgerError) in a.setPosition(position) }
         touch(.market(market))
-        markets[Int(market)].openInterest += max(0, p.size) - oiBefore
+        let oi = markets[Int(market)].openInterest
+        markets[Int(market)].openInterest = try ck { () throws(LedgerMathError) in
+            try oi.checkedAdding(try max(0, p.size).checkedSubtracting(oiBefore)) }
         if realized > 0 { try credit(address, 0, realized) }
         if realized < 0 { try debit(address, 0, -realized, policy: .forced) }
     }

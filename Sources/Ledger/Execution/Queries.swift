@@ -118,7 +118,8 @@ extension Ledger {
         for h in a.holdings {
             let (s, o) = try amounts(h)
             balances.append(BalanceView(asset: h.asset, symbol: config.genesis.assets[Int(h.asset)].symbol,
-                                        wallet: h.wallet, supplied: s, borrowed: o, net: h.wallet + s - o))
+                                        wallet: h.wallet, supplied: s, borrowed: o,
+                                        net: Int64(clamping: Int128(h.wallet) + Int128(s) - Int128(o))))
         }
         let risk = try accountRisk(a)
         let summary = try evaluate(risk)
@@ -153,7 +154,7 @@ extension Ledger {
         return AccountSummary(address: address, mode: a.mode, balances: balances, positions: positions, openOrders: orders,
                               portfolioRequirement: summary.portfolioRequirement,
                               portfolio: RequirementView(summary.portfolio), standard: RequirementView(summary.standard),
-                              borrowLimitLeft: summary.borrowCapacity - summary.borrowedValue,
+                              borrowLimitLeft: Int64(clamping: Int128(summary.borrowCapacity) - Int128(summary.borrowedValue)),
                               reservedMargin: a.reservedMargin, weightedVolume: a.weightedVolume, health: health)
     }
 
