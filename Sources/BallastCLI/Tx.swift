@@ -3,6 +3,7 @@ import Codec
 import BallastCrypto
 import Foundation
 import Ledger
+import Node
 import WalletClient
 
 /// `ballast tx`: build, sign, submit and inspect transactions.
@@ -175,7 +176,14 @@ struct SubmitOptions: ActionDelivery {
         if json {
             printJSON(answer)
         } else if wait {
-            print(Report.transaction(answer))
+            // Order results read better in whole units; that needs the markets' decimals.
+            var units: Units?
+            var markets: [MarketID] = []
+            if case .placeOrders(let orders) = action, answer.receipt != nil {
+                units = try? Units(await client.get("/v1/params", as: ChainParameters.self))
+                markets = orders.map(\.market)
+            }
+            print(Report.transaction(answer, units: units, orderMarkets: markets))
         } else {
             print(answer.txId)
         }

@@ -159,15 +159,19 @@ public enum Report {
         return out.joined(separator: "\n")
     }
 
-    /// A transaction's state: pending, or committed with its receipt.
-    public static func transaction(_ t: TransactionAnswer) -> String {
+    /// A transaction's state: pending, or committed with its receipt. Order results show
+    /// their sizes in whole units when `units` and the market of each order (`orderMarkets`,
+    /// in the transaction's order) are known, else in base units.
+    public static func transaction(_ t: TransactionAnswer, units: Units? = nil, orderMarkets: [MarketID] = []) -> String {
         guard let r = t.receipt else { return "\(t.txId): pending (in the mempool, not yet committed)" }
         var out = ["\(t.txId): committed at height \(r.height), index \(r.index): " + (r.ok ? "ok" : "REJECTED \(r.code ?? "")")]
         if !r.ok, let message = r.message { out.append("  \(message)") }
         if !r.orders.isEmpty {
-            var table = TextTable(["ORDER", "FILLED (base units)", "RESTING (base units)", "RESULT"])
-            for o in r.orders {
-                table.add([o.orderId.map(String.init) ?? "-", String(o.filled), String(o.resting),
+            let sized = units != nil && orderMarkets.count == r.orders.count
+            var table = TextTable(["ORDER", sized ? "FILLED" : "FILLED (base units)", sized ? "RESTING" : "RESTING (base units)", "RESULT"])
+            for (i, o) in r.orders.enumerated() {
+                let size = { (v: Int64) in sized ? units?.size(v, market: orderMarkets[i]) ?? String(v) : String(v) }
+                table.add([o.orderId.map(String.init) ?? "-", size(o.filled), size(o.resting),
                            o.code.map { "\($0): \(o.message ?? "")" } ?? "ok"])
             }
             out.append(table.render())

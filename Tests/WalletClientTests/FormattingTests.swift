@@ -1,3 +1,5 @@
+import Ledger
+import Node
 import Foundation
 import Testing
 import WalletClient
@@ -111,5 +113,44 @@ import WalletClient
             guard case NodeClientError.unreachable(let url, _) = error else { return false }
             return url == "http://127.0.0.1:9"
         }
+    }
+}
+
+@Suite struct ReceiptReportTests {
+    /// Answers as the node sends them.
+    static func decode<T: Decodable>(_ json: String) throws -> T { try JSONDecoder().decode(T.self, from: Data(json.utf8)) }
+
+    static let answer = #"{"status":"committed","txId":"0xab","receipt":{"txId":"0xab","height":7,"index":2,"ok":true,"orders":["#
+        + #"{"orderId":5,"filled":150000,"resting":850000},{"filled":0,"resting":0,"code":"post_only_would_cross","message":"would take"}]}}"#
+
+    static let asset = #""borrowable":true,"ltvPpm":0,"betaPpm":0,"idiosyncraticPpm":0,"depth":0,"initialPrice":1,"supplyCap":0,"borrowCap":0,"userSupplyCap":0,"userBorrowCap":0"#
+    static let params = #"{"chainId":"c","genesisTimeMs":0,"validators":[],"assets":[{"symbol":"USDC","decimals":6,"# + asset
+        + #"},{"symbol":"BTC","decimals":8,"# + asset + #"}],"markets":[{"name":"BTC-PERP","kind":"perp","base":1,"tick":1,"lot":1,"#
+        + #""minNotional":0,"maxLeverage":1,"takerFeePpm":0,"makerFeePpm":0,"priceBandPpm":0,"openInterestCap":0}],"risk":{"#
+        + #""marketShockPpm":0,"contingencyPpm":0,"minRequirement":0,"liquidationRatioPpm":0,"liquidationTargetPpm":0,"liquidationStepPpm":0,"#
+        + #""takeoverNumerator":2,"takeoverDenominator":3,"liquidatorSharePpm":0,"insuranceSharePpm":0,"backstopSharePpm":0,"#
+        + #""backstopMaxPerBlock":0,"backstopAddress":"0x0000000000000000000000000000000000000000","maxOpenOrders":1}}"#
+
+    @Test func orderSizesInWholeUnitsWhenTheMarketsAreKnown() throws {
+        let answer: TransactionAnswer = try Self.decode(Self.answer)
+        let units = Units(try Self.decode(Self.params) as ChainParameters)
+        #expect(Report.transaction(answer, units: units, orderMarkets: [0, 0]) == """
+            0xab: committed at height 7, index 2: ok
+            ORDER  FILLED  RESTING  RESULT
+                5  0.0015   0.0085  ok
+                -       0        0  post_only_would_cross: would take
+            """)
+        // Without the markets, base units, and the header says so.
+        let raw = Report.transaction(answer)
+        #expect(raw.contains("ORDER  FILLED (base units)  RESTING (base units)  RESULT"))
+        #expect(raw.contains("    5               150000                850000  ok"))
+    }
+
+    @Test func pendingAndRejected() throws {
+        let pending: TransactionAnswer = try Self.decode(#"{"status":"pending","txId":"0x1"}"#)
+        #expect(Report.transaction(pending) == "0x1: pending (in the mempool, not yet committed)")
+        let rejected: TransactionAnswer = try Self.decode(#"{"status":"committed","txId":"0x2","receipt":{"txId":"0x2","height":3,"index":0,"ok":false,"#
+            + #""code":"insufficient_balance","message":"asset 0: 0 available, 5 needed","orders":[]}}"#)
+        #expect(Report.transaction(rejected) == "0x2: committed at height 3, index 0: REJECTED insufficient_balance\n  asset 0: 0 available, 5 needed")
     }
 }
