@@ -59,10 +59,13 @@ extension Ledger {
     }
 
     /// Moves `amount` of supply into the wallet (shares burnt rounded up, capped at what is held).
-    mutating func withdrawToWallet(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
+    /// A voluntary withdrawal needs the pool to hold the cash; a loss posts regardless.
+    mutating func withdrawToWallet(_ address: Address, _ asset: AssetID, _ amount: Int64,
+                                   voluntary: Bool = true) throws(LedgerError) {
         guard amount > 0 else { return }
         touch(.pool(asset))
         var pool = pools[Int(asset)]
+        if voluntary && pool.cash < amount { throw .insufficientLiquidity(asset: asset, available: max(0, pool.cash)) }
         let h0 = account(address).holding(asset)
         let supplied = try amounts(h0).supplied
         guard supplied >= amount else { throw .insufficientBalance(asset: asset, available: supplied, needed: amount) }
@@ -87,14 +90,7 @@ extension Ledger {
         touch(.pool(asset))
         var pool = pools[Int(asset)]
         let shares = try ck { () throws(LedgerMathError) in try pool.debtSharesFor(amount, rounding: .up) }
-        if voluntary {
-            guard cfg.borrowable else { throw .notBorrowable(asset) }
-            guard pool.cash >= amount else { throw .insufficientLiquidity(asset: asset, available: max(0, pool.cash)) }
-            let total = try ck { () throws(LedgerMathError) in try pool.owed(shares: pool.debtShares + shares) }
-            if total > cfg.borrowCap { throw .capReached(cap: "borrow", limit: cfg.borrowCap) }
-            let mine = try ck { () throws(LedgerMathError) in try pool.owed(shares: account(address).holding(asset).debtShares + shares) }
-            if mine > cfg.userBorrowCap { throw .capReached(cap: "user borrow", limit: cfg.userBorrowCap) }
-        }
+        if voluntary, let refusal = borrowRefusal(address, asset, amount, alsoPlanned: 0) { throw refusal }
         try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
             var h = a.holding(asset)
             h.debtShares = try ck { () throws(LedgerMathError) in try h.debtShares.checkedAdding(shares) }
@@ -104,6 +100,24 @@ extension Ledger {
         pool.debtShares = try ck { () throws(LedgerMathError) in try pool.debtShares.checkedAdding(shares) }
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
         pools[Int(asset)] = pool
+    }
+
+    /// Why a voluntary borrow of `amount` (on top of `alsoPlanned` already promised from the
+    /// same pool) would be refused: no pool, not enough cash, a cap. Nil when it may go ahead.
+    func borrowRefusal(_ address: Address, _ asset: AssetID, _ amount: Int64, alsoPlanned: Int64) -> LedgerError? {
+        guard let cfg = config.asset(asset) else { return .unknownAsset(asset) }
+        guard cfg.borrowable else { return .notBorrowable(asset) }
+        let pool = pools[Int(asset)]
+        let wanted = Int128(amount) + Int128(alsoPlanned)
+        guard Int128(pool.cash) >= wanted else { return .insufficientLiquidity(asset: asset, available: max(0, pool.cash)) }
+        guard let total = try? pool.totalBorrowed(), Int128(total) + wanted <= Int128(cfg.borrowCap) else {
+            return .capReached(cap: "borrow", limit: cfg.borrowCap)
+        }
+        guard let mine = try? pool.owed(shares: account(address).holding(asset).debtShares),
+              Int128(mine) + Int128(amount) <= Int128(cfg.userBorrowCap) else {
+            return .capReached(cap: "user borrow", limit: cfg.userBorrowCap)
+        }
+        return nil
     }
 
     /// Repays up to `amount` of debt from the wallet; returns what was repaid.
@@ -168,7 +182,7 @@ extension Ledger {
         if missing > 0 {
             let supplied = try amounts(h).supplied
             let take = min(missing, supplied)
-            try withdrawToWallet(address, asset, take)
+            try withdrawToWallet(address, asset, take, voluntary: policy != .forced)
             missing -= take
         }
         if missing > 0 {
@@ -196,7 +210,8 @@ extension Ledger {
         let h = account(address).holding(asset)
         guard h.debtShares > 0 else { return }
         let (supplied, owed) = try amounts(h)
-        if supplied > 0 { try withdrawToWallet(address, asset, min(supplied, owed)) }
+        // Withdrawing to repay at once leaves the pool's cash where it was.
+        if supplied > 0 { try withdrawToWallet(address, asset, min(supplied, owed), voluntary: false) }
         try repayFromWallet(address, asset, account(address).holding(asset).wallet)
     }
 

@@ -218,7 +218,7 @@ extension Ledger {
         if h.wallet < pay {
             // Repaying from supply is allowed too (a standard account holding both).
             let fromSupply = min(pay - h.wallet, supplied)
-            try withdrawToWallet(sender, asset, fromSupply)
+            try withdrawToWallet(sender, asset, fromSupply, voluntary: false)
         }
         let paid = try repayFromWallet(sender, asset, pay)
         if paid < pay { throw .insufficientBalance(asset: asset, available: paid, needed: pay) }

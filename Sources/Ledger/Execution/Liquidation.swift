@@ -11,8 +11,9 @@ extension Ledger {
     }
 
     /// Moves a share (ppm) of every perp position, non-USDC balance and non-USDC debt of `from`
-    /// to `to` at mark price. USDC settles the difference; it always posts (as debt if need be).
-    mutating func transferRisk(from: Address, to: Address, sharePpm: Int64) throws(LedgerError) {
+    /// to `to` at mark price. Pool positions move as shares (no cash leaves the pool); USDC
+    /// settles the value, paid by `to` with `policy` (the backstop's always posts).
+    mutating func transferRisk(from: Address, to: Address, sharePpm: Int64, policy: BorrowPolicy) throws(LedgerError) {
         // Debt the account could pay itself is paid first, so only net amounts change hands.
         for h in account(from).holdings where h.debtShares > 0 { try netDebt(from, h.asset) }
         let source = account(from)
@@ -27,22 +28,32 @@ extension Ledger {
             try changePosition(to, market: p.market, delta: q, quote: quote)
         }
         for h in source.holdings where h.asset != 0 {
-            let net = try netBalance(account(from), h.asset)
-            let q = Ledger.portion(net, sharePpm, PPM.one)
-            guard q != 0 else { continue }
-            let mark = markPrice(h.asset)
+            let moved = AssetHolding(asset: h.asset, wallet: Ledger.portion(h.wallet, sharePpm, PPM.one),
+                                     supplyShares: Ledger.portion(h.supplyShares, sharePpm, PPM.one),
+                                     debtShares: Ledger.portion(h.debtShares, sharePpm, PPM.one))
+            guard !moved.isEmpty else { continue }
+            let (supplied, owed) = try amounts(moved)
+            let net = Int128(moved.wallet) + Int128(supplied) - Int128(owed)
             let value = try ck { () throws(LedgerMathError) in
-                try Int64(checked: Int128(q.magnitude) * Int128(mark) / Int128(config.unitScale[Int(h.asset)])) }
-            if q > 0 {
-                // The taker gets the asset and pays its value.
-                try debit(from, h.asset, q, policy: .forced)
-                try credit(to, h.asset, q)
-                try debit(to, 0, value, policy: .forced)
+                try Int64(checked: net.magnitude > 0 ? Int128(net.magnitude) * Int128(markPrice(h.asset)) / Int128(config.unitScale[Int(h.asset)]) : 0) }
+            try modifyAccount(from) { (a: inout Account) throws(LedgerError) in
+                var x = a.holding(h.asset)
+                x.wallet -= moved.wallet; x.supplyShares -= moved.supplyShares; x.debtShares -= moved.debtShares
+                a.setHolding(x)
+            }
+            try modifyAccount(to) { (a: inout Account) throws(LedgerError) in
+                var x = a.holding(h.asset)
+                x.wallet = try ck { () throws(LedgerMathError) in try x.wallet.checkedAdding(moved.wallet) }
+                x.supplyShares = try ck { () throws(LedgerMathError) in try x.supplyShares.checkedAdding(moved.supplyShares) }
+                x.debtShares = try ck { () throws(LedgerMathError) in try x.debtShares.checkedAdding(moved.debtShares) }
+                a.setHolding(x)
+            }
+            // The taker's buckets are netted at once (supply or debt, never both).
+            try netDebt(to, h.asset)
+            if net > 0 {
+                try debit(to, 0, value, policy: policy)
                 try credit(from, 0, value)
-            } else {
-                // The taker takes over the debt and is paid its value.
-                try debit(to, h.asset, -q, policy: .forced)
-                try credit(from, h.asset, -q)
+            } else if net < 0 {
                 try debit(from, 0, value, policy: .forced)
                 try credit(to, 0, value)
             }
@@ -86,7 +97,7 @@ extension Ledger {
         var steps = 0
         while true {
             let before = try requirement(target)
-            try transferRisk(from: target, to: liquidator, sharePpm: whole ? PPM.one : r.liquidationStepPpm)
+            try transferRisk(from: target, to: liquidator, sharePpm: whole ? PPM.one : r.liquidationStepPpm, policy: .voluntary)
             let after = try requirement(target)
             let released = max(0, before.maintenance - after.maintenance)
             let bonus = try ck { () throws(LedgerMathError) in try PPM.apply(r.liquidatorSharePpm, to: released, rounding: .down) }
@@ -109,7 +120,7 @@ extension Ledger {
         let r = config.genesis.risk
         try cancelEverything(target)
         let before = try requirement(target)
-        try transferRisk(from: target, to: r.backstopAddress, sharePpm: PPM.one)
+        try transferRisk(from: target, to: r.backstopAddress, sharePpm: PPM.one, policy: .forced)
         let after = try requirement(target)
         let released = max(0, before.maintenance - after.maintenance)
         let fee = try ck { () throws(LedgerMathError) in try PPM.apply(r.backstopSharePpm, to: released, rounding: .down) }

@@ -115,10 +115,12 @@ extension Ledger {
         // Plan the match on a copy of the book, asking each maker's margin on the way.
         let book = books[m]
         var makerRisk: [Address: AccountRisk] = [:]
+        var plannedBorrow: [AssetID: Int64] = [:]
         let plan: OrderBook.MatchPlan
         do {
             plan = try book.plan(taker, maxFill: maxFill) { maker, size in
-                self.makerDecision(maker: maker, size: size, market: market, marketID: req.market, risks: &makerRisk)
+                self.makerDecision(maker: maker, size: size, market: market, marketID: req.market, risks: &makerRisk,
+                                   plannedBorrow: &plannedBorrow)
             }
         } catch {
             throw Ledger.ledgerError(error)
@@ -188,7 +190,7 @@ extension Ledger {
     /// remaining reserves or the fill does not raise its requirement; a reduce-only maker may
     /// not grow its position; a standard-mode spot maker must hold what it delivers.
     func makerDecision(maker: BookOrder, size: Int64, market: MarketConfig, marketID: MarketID,
-                       risks: inout [Address: AccountRisk]) -> OrderBook.MakerDecision {
+                       risks: inout [Address: AccountRisk], plannedBorrow: inout [AssetID: Int64]) -> OrderBook.MakerDecision {
         let owner = account(maker.owner)
         guard var risk = risks[maker.owner] ?? (try? accountRisk(owner)) else { return .cancel }
         let portfolioMode = owner.mode == .portfolio
@@ -200,11 +202,25 @@ extension Ledger {
             let fits = maker.side == .buy ? held < 0 && size <= -held : held > 0 && size <= held
             if !fits { return .cancel }
         }
-        if market.kind == .spot && !portfolioMode {
+        if market.kind == .spot {
+            // What the maker delivers: USDC (with the fee) for a buy, the asset for a sell.
             let notional = Int128(size) * Int128(maker.price) / Int128(config.unitScale[Int(market.base)]) + 1
             let have = maker.side == .buy ? Int128(risk.usdc) : Int128(exposure?.spot ?? 0)
             let need = maker.side == .buy ? notional + notional * Int128(market.makerFeePpm) / Int128(PPM.one) + 1 : Int128(size)
-            if have < need { return .cancel }
+            if have < need && !portfolioMode { return .cancel }
+            // Beyond the wallet, the pool pays (supply withdrawn, then auto-borrow): it must hold
+            // the cash, counting what earlier makers of this match take, and a borrow must fit.
+            let asset: AssetID = maker.side == .buy ? 0 : market.base
+            let h = owner.holding(asset)
+            if need > Int128(h.wallet) {
+                guard let fromPool = Int64(exactly: need - Int128(h.wallet)),
+                      let supplied = try? amounts(h).supplied else { return .cancel }
+                let planned = plannedBorrow[asset] ?? 0
+                if Int128(pools[Int(asset)].cash) < Int128(fromPool) + Int128(planned) { return .cancel }
+                let borrowPart = max(0, fromPool - supplied)
+                if borrowPart > 0 && borrowRefusal(maker.owner, asset, borrowPart, alsoPlanned: planned) != nil { return .cancel }
+                plannedBorrow[asset] = planned + fromPool
+            }
         }
         guard let after = try? config.engine.evaluate(risk, with: fill) else { return .cancel }
         let remainingReserve = Int128(maker.reservedMargin) * Int128(maker.size - size) / Int128(maker.size)
@@ -259,8 +275,10 @@ extension Ledger {
         let makerFee = try ck { () throws(LedgerMathError) in try PPM.apply(mc.makerFeePpm, to: up, rounding: .up) }
         let buyer = takerSide == .buy ? taker : maker
         let seller = takerSide == .buy ? maker : taker
-        let buyerPolicy: BorrowPolicy = buyer == taker ? .voluntary : .forced
-        let sellerPolicy: BorrowPolicy = seller == taker ? .voluntary : .forced
+        // Both sides trade voluntarily: an auto-borrow must find pool cash and fit the caps
+        // (the maker check made sure a maker's would).
+        let buyerPolicy: BorrowPolicy = .voluntary
+        let sellerPolicy: BorrowPolicy = .voluntary
 
         switch mc.kind {
         case .spot:
