@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "BallastCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Ledger", "BallastCrypto", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Node", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
         .testTarget(

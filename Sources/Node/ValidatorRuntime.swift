@@ -96,11 +96,23 @@ public actor ValidatorRuntime {
     /// Our state root after each recent height, to catch a divergence from the quorum.
     var rootsByHeight: [UInt64: Hash256] = [:]
     var timers: [TimerID: Task<Void, Never>] = [:]
-    /// Transactions in proposals seen but not yet committed: not proposed again.
-    var inFlight: [Hash256: Round] = [:]
+    /// Proposals seen and not yet committed, by block id: a leader leaves out the
+    /// transactions of the chain it extends (its high QC's block and that block's
+    /// uncommitted ancestors), which will commit with it. Transactions of a block
+    /// that lost its round (no QC) are proposed again.
+    var uncommitted: [Hash256: UncommittedBlock] = [:]
+    var committedRound: Round = 0
+
+    struct UncommittedBlock {
+        var parent: Hash256
+        var round: Round
+        var transactions: [Hash256]
+    }
     /// The round this validator leads and still owes a payload for.
     var awaitingPayload: Round?
     var gossipBuffer: [[UInt8]] = []
+    /// When pending transactions were last checked for expiry (ms).
+    var lastExpiry: UInt64 = 0
     var gossipScheduled = false
     /// Waiters for `?wait=commit`, by transaction id.
     var commitWaiters: [Hash256: [CheckedContinuation<ReceiptRecord?, Never>]] = [:]
@@ -151,8 +163,9 @@ public actor ValidatorRuntime {
             if batch.isEmpty { break }
             for stored in batch {
                 let proposal = try Proposal(canonicalBytes: stored.bytes)
-                let result = ledger.apply(block: BlockInput(timeMs: Int64(proposal.block.timestamp),
-                                                            transactions: ValidatorRuntime.validTransactions(proposal.block.payload, chainID: genesis.chainID, mempool: nil)))
+                let transactions = try ValidatorRuntime.validTransactions(proposal.block.payload, height: stored.height, chainID: genesis.chainID,
+                                                                          store: store, mempool: nil)
+                let result = ledger.apply(block: BlockInput(timeMs: Int64(proposal.block.timestamp), transactions: transactions))
                 guard result.stateRoot == stored.stateRoot else {
                     throw NodeHalt("replaying height \(stored.height): state root \(result.stateRoot.hex) differs from the stored \(stored.stateRoot.hex)")
                 }
@@ -288,7 +301,7 @@ public actor ValidatorRuntime {
         case .start:
             input = .start
         case .consensus(let m, let from):
-            if case .proposal(let p) = m { noteInFlight(p) }
+            if case .proposal(let p) = m { noteProposal(p) }
             input = .message(m, from: from)
         case .timer(let id):
             timers[id] = nil
@@ -337,8 +350,9 @@ public actor ValidatorRuntime {
     }
 
     private func offerPayload(_ round: Round) {
-        let excluded = Set(inFlight.keys)
+        let excluded = transactionsOfExtendedChain()
         let txs = mempool.reap(maxCount: config.consensus.maxBlockTransactions, maxBytes: config.consensus.maxBlockBytes, excluding: excluded)
+        logger.debug("payload", metadata: ["round": "\(round)", "transactions": "\(txs.count)", "excluded": "\(excluded.count)", "pending": "\(mempool.count)"])
         guard !txs.isEmpty else { return }
         perform(replica.handle(.payloadReady(round: round, payload: txs.map(\.bytes)), now: ValidatorRuntime.clock()))
     }
@@ -348,9 +362,22 @@ public actor ValidatorRuntime {
         offerPayload(round)
     }
 
-    private func noteInFlight(_ p: Proposal) {
+    private func noteProposal(_ p: Proposal) {
         if awaitingPayload == p.block.round, p.block.proposer == replica.index { awaitingPayload = nil }
-        for tx in p.block.payload { inFlight[Blake2b.hash256(tx)] = p.block.round }
+        guard p.block.round > committedRound, uncommitted[p.block.id] == nil else { return }
+        uncommitted[p.block.id] = UncommittedBlock(parent: p.block.parentID, round: p.block.round,
+                                                   transactions: p.block.payload.map { Blake2b.hash256($0) })
+    }
+
+    /// The transactions of the high QC's block and its uncommitted ancestors.
+    private func transactionsOfExtendedChain() -> Set<Hash256> {
+        var ids: Set<Hash256> = []
+        var cursor = replica.safety.highQC.blockID
+        while let block = uncommitted[cursor], block.round > committedRound {
+            ids.formUnion(block.transactions)
+            cursor = block.parent
+        }
+        return ids
     }
 
     // MARK: Commit
@@ -372,7 +399,14 @@ public actor ValidatorRuntime {
                 logger.critical("\(halted!.description)")
                 return
             }
-            let transactions = ValidatorRuntime.validTransactions(block.payload, chainID: genesis.chainID, mempool: mempool)
+            let transactions: [SignedTransaction]
+            do {
+                transactions = try ValidatorRuntime.validTransactions(block.payload, height: block.height, chainID: genesis.chainID,
+                                                                      store: store, mempool: mempool)
+            } catch {
+                halted = NodeHalt("cannot read the transaction index at height \(block.height): \(error)")
+                return
+            }
             let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions))
             let ids = transactions.map(\.id)
             let records = zip(ids, result.receipts).map { ReceiptRecord(id: $0, height: block.height, receipt: $1) }
@@ -398,26 +432,33 @@ public actor ValidatorRuntime {
             if block.height > 1_000 { rootsByHeight[block.height - 1_000] = nil }
             let allIDs = block.payload.map { Blake2b.hash256($0) }
             mempool.removeCommitted(allIDs)
-            for id in allIDs { inFlight[id] = nil }
+            committedRound = max(committedRound, block.round)
             for (id, record) in zip(ids, records) {
                 for waiter in commitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record) }
             }
             perform(replica.handle(.blockExecuted(height: block.height, blockID: block.id, stateRoot: result.stateRoot),
                                    now: ValidatorRuntime.clock()))
         }
-        // Proposals that never committed release their transactions after a while.
-        let horizon = replica.round > 20 ? replica.round - 20 : 0
-        inFlight = inFlight.filter { $0.value >= horizon }
-        mempool.expire(nowMs: Int64(ValidatorRuntime.clock())) { [ledger] tx in
-            ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
+        if !uncommitted.isEmpty { uncommitted = uncommitted.filter { $0.value.round > committedRound } }
+        let now = ValidatorRuntime.clock()
+        if now >= lastExpiry + 1_000 {
+            lastExpiry = now
+            mempool.expire(nowMs: Int64(now)) { [ledger] tx in
+                ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(now)).map { "\($0)" }
+            }
         }
     }
 
-    /// The payload's transactions that decode, are for this chain and carry a
-    /// valid signature, in payload order. Every honest node computes the same
-    /// list; a signature already checked at admission (still pending in the
-    /// mempool, same bytes, same id) is not checked again.
-    static func validTransactions(_ payload: [[UInt8]], chainID: String, mempool: Mempool?) -> [SignedTransaction] {
+    /// The payload's transactions that the ledger executes, in payload order:
+    /// those that decode, are for this chain, carry a valid signature, and were
+    /// not committed at an earlier height (a leader that is still catching up can
+    /// propose a transaction the chain already holds; it is skipped, not
+    /// executed twice). Every honest node computes the same list, since all hold
+    /// the same committed history below `height`. A signature already checked at
+    /// admission (still pending in the mempool: same bytes, same id) is not
+    /// checked again.
+    static func validTransactions(_ payload: [[UInt8]], height: UInt64, chainID: String,
+                                  store: NodeStore, mempool: Mempool?) throws(StorageError) -> [SignedTransaction] {
         var out: [SignedTransaction] = []
         out.reserveCapacity(payload.count)
         var seen: Set<Hash256> = []
@@ -425,6 +466,7 @@ public actor ValidatorRuntime {
             guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID else { continue }
             let id = Blake2b.hash256(bytes)
             guard seen.insert(id).inserted else { continue }
+            if let earlier = try store.transaction(id: id), earlier.height < height { continue }
             if mempool?.contains(id) == true || tx.hasValidSignature { out.append(tx) }
         }
         return out

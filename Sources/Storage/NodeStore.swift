@@ -189,7 +189,8 @@ public final class NodeStore: Sendable {
             try db.execute(sql: "INSERT INTO block (height, hash, state_root, bytes) VALUES (?, ?, ?, ?)",
                            arguments: [Int64(block.height), Data(block.hash.bytes), Data(block.stateRoot.bytes), Data(block.bytes)])
             for tx in transactions {
-                try db.execute(sql: "INSERT OR REPLACE INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)",
+                // A transaction commits once; a second row would be a bug upstream, so it fails the block.
+                try db.execute(sql: "INSERT INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)",
                                arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
             }
             for entry in history {

@@ -1,0 +1,293 @@
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import BallastCrypto
+import Codec
+import Foundation
+import Ledger
+import Node
+import Testing
+
+/// Real `ballast node` processes on loopback, driven over HTTP: what a user runs.
+final class ProcessCluster: @unchecked Sendable {
+    let root: String
+    let binary: String
+    let count: Int
+    let ports: [Int]
+    var processes: [Process?]
+
+    /// The `ballast` executable that `swift test` built beside the tests.
+    static var binaryPath: String {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repo.appendingPathComponent(".build/debug/ballast").path
+    }
+
+    init(count: Int = 4) throws {
+        root = NSTemporaryDirectory() + "ballast-procs-\(UUID().uuidString)"
+        binary = ProcessCluster.binaryPath
+        self.count = count
+        ports = try ProcessCluster.freePorts(2 * count)
+        processes = Array(repeating: nil, count: count)
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw NodeHalt("no ballast executable at \(binary): build it first (swift build)")
+        }
+        let keys = Testnet.validatorKeys
+        let genesis = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json").path
+        for i in 0..<count {
+            try run(["keys", "import", "v\(i)", "--home", "\(root)/wallet"], stdin: Hex.encode(keys[i].seed) + "\n")
+            var args = ["node", "init", "--home", home(i), "--genesis", genesis, "--key", "v\(i)", "--keys-home", "\(root)/wallet",
+                        "--p2p-listen", "127.0.0.1:\(p2pPort(i))", "--rpc-listen", "127.0.0.1:\(rpcPort(i))"]
+            for j in 0..<count where j != i { args += ["--peer", "\(keys[j].publicKey.hex)@127.0.0.1:\(p2pPort(j))"] }
+            try run(args)
+            // Short pacemaker settings keep the test quick.
+            let configPath = "\(home(i))/config.json"
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any] ?? [:]
+            config["consensus"] = ["roundTimeoutMs": 1000, "idleIntervalMs": 100, "maxBlockTransactions": 5000, "maxBlockBytes": 2 << 20]
+            config["snapshotInterval"] = 50
+            config["mempool"] = ["maxTransactions": 100_000, "maxPerAccount": 5_000]
+            // The test drives thousands of requests at one node from one address.
+            config["rpc"] = ["listen": "127.0.0.1:\(rpcPort(i))", "rateLimitPerSecond": 1_000_000, "maxBodyBytes": 262_144]
+            config["logLevel"] = ProcessInfo.processInfo.environment["BALLAST_TEST_LOG"] ?? "warning"
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        }
+    }
+
+    func home(_ i: Int) -> String { "\(root)/node\(i)" }
+    func p2pPort(_ i: Int) -> Int { ports[i] }
+    func rpcPort(_ i: Int) -> Int { ports[count + i] }
+
+    /// Ports the OS says are free now (bound to port 0, then released), so that
+    /// parallel runs and leftovers of earlier runs cannot collide.
+    static func freePorts(_ n: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        var ports: [Int] = []
+        for _ in 0..<n {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw NodeHalt("socket() failed") }
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { ptr in
+                ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else { throw NodeHalt("bind() failed") }
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        return ports
+    }
+    func url(_ i: Int, _ path: String) -> URL { URL(string: "http://127.0.0.1:\(rpcPort(i))\(path)")! }
+
+    private func run(_ args: [String], stdin: String? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw NodeHalt("ballast \(args.joined(separator: " ")) failed: \(message)")
+        }
+    }
+
+    func start(_ i: Int) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["node", "start", "--home", home(i)]
+        let log = FileHandle(forWritingAtPath: "\(root)/node\(i).log") ?? {
+            FileManager.default.createFile(atPath: "\(root)/node\(i).log", contents: nil)
+            return FileHandle(forWritingAtPath: "\(root)/node\(i).log")!
+        }()
+        log.seekToEndOfFile()
+        p.standardOutput = log
+        p.standardError = log
+        try p.run()
+        processes[i] = p
+    }
+
+    func startAll() throws { for i in 0..<count { try start(i) } }
+
+    /// SIGKILL: no chance to flush or clean up, as in a crash.
+    func kill(_ i: Int) {
+        guard let p = processes[i] else { return }
+        Foundation.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        processes[i] = nil
+    }
+
+    func stopAll() {
+        for case let p? in processes { p.terminate() }
+        for case let p? in processes { p.waitUntilExit() }
+        processes = Array(repeating: nil, count: count)
+    }
+
+    deinit {
+        for case let p? in processes where p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
+    }
+
+    // MARK: HTTP
+
+    func get<T: Decodable>(_ i: Int, _ path: String, as: T.Type) async throws -> T {
+        let (data, _) = try await URLSession.shared.data(from: url(i, path))
+        return try JSONDecoder().decode(T.self, from: data)
+    }
+
+    func post(_ i: Int, _ path: String, body: String) async throws -> (Int, Data) {
+        var request = URLRequest(url: url(i, path))
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    struct Status: Decodable { var height: UInt64; var stateRoot: String }
+    /// `status` is absent from an error answer (a node that has not seen the transaction yet).
+    struct TxAnswer: Decodable { var status: String?; var receipt: Receipt? }
+    struct Receipt: Decodable, Equatable { var txId: String; var height: UInt64; var index: Int; var ok: Bool; var code: String? }
+    struct BlockAnswer: Decodable { var height: UInt64; var hash: String; var stateRoot: String }
+
+    /// Waits until node `i` answers /v1/status.
+    func waitUntilUp(_ i: Int, seconds: Int = 30) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if (try? await get(i, "/v1/status", as: Status.self)) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw NodeHalt("node \(i) did not come up; log: \(root)/node\(i).log")
+    }
+
+    func waitForHeight(_ height: UInt64, nodes: [Int], seconds: Int = 60) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            var lowest = UInt64.max
+            for i in nodes { lowest = min(lowest, (try? await get(i, "/v1/status", as: Status.self))?.height ?? 0) }
+            if lowest >= height { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw NodeHalt("nodes \(nodes) did not reach height \(height) in \(seconds) s")
+    }
+}
+
+private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String, hex: String)] {
+    let faucet = Testnet.faucet
+    let base = UInt64(Date().timeIntervalSince1970 * 1000)
+    return (offset..<(offset + count)).map { i in
+        let tx = Transaction(chainID: "ballast-testnet-1", signer: faucet.publicKey, nonce: base + UInt64(i),
+                             action: .transfer(to: Testnet.key("process-recipient-\(i % 50)").address, asset: 0, amount: 1_000 + Int64(i)))
+            .signed(with: faucet)
+        return ("0x" + tx.id.hex, Hex.encode(tx.canonicalBytes))
+    }
+}
+
+@Suite(.serialized) struct ProcessClusterTests {
+    /// Four validator processes; transactions through the HTTP API of different
+    /// nodes; every node ends with the same receipts, heights and roots.
+    @Test func fourProcessesAgreeOnEveryReceipt() async throws {
+        let cluster = try ProcessCluster()
+        defer { cluster.stopAll() }
+        try cluster.startAll()
+        for i in 0..<4 { try await cluster.waitUntilUp(i) }
+
+        let count = testSizeFromEnvironment("BALLAST_E2E_TXS", default: 1_000)
+        let txs = signedTransfers(count)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (k, tx) in txs.enumerated() {
+                group.addTask {
+                    let (status, body) = try await cluster.post(k % 4, "/v1/tx", body: tx.hex)
+                    #expect(status == 202, "\(String(decoding: body, as: UTF8.self))")
+                }
+                if k % 64 == 63 { try await group.waitForAll() }
+            }
+            try await group.waitForAll()
+        }
+        // Every transaction commits; all nodes hold the same receipt for it.
+        var highest: UInt64 = 0
+        for tx in txs {
+            var answer = try await cluster.get(0, "/v1/tx/\(tx.id)", as: ProcessCluster.TxAnswer.self)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while answer.status != "committed", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                answer = try await cluster.get(0, "/v1/tx/\(tx.id)", as: ProcessCluster.TxAnswer.self)
+            }
+            let receipt = try #require(answer.receipt, "\(tx.id) not committed")
+            #expect(receipt.ok)
+            highest = max(highest, receipt.height)
+        }
+        try await cluster.waitForHeight(highest, nodes: [0, 1, 2, 3])
+        for i in 1..<4 {
+            for tx in txs {
+                let mine = try await cluster.get(i, "/v1/tx/\(tx.id)", as: ProcessCluster.TxAnswer.self).receipt
+                let reference = try await cluster.get(0, "/v1/tx/\(tx.id)", as: ProcessCluster.TxAnswer.self).receipt
+                #expect(mine == reference)
+            }
+        }
+        for h in 1...highest {
+            let reference = try await cluster.get(0, "/v1/blocks/\(h)", as: ProcessCluster.BlockAnswer.self)
+            for i in 1..<4 {
+                let block = try await cluster.get(i, "/v1/blocks/\(h)", as: ProcessCluster.BlockAnswer.self)
+                #expect(block.hash == reference.hash && block.stateRoot == reference.stateRoot, "height \(h) node \(i)")
+            }
+        }
+    }
+
+    /// kill -9 one validator under load, restart it: it replays from its snapshot
+    /// and blocks, syncs the rest, agrees with the others, and nothing committed is lost.
+    @Test func killedValidatorRecovers() async throws {
+        let cluster = try ProcessCluster()
+        defer { cluster.stopAll() }
+        try cluster.startAll()
+        for i in 0..<4 { try await cluster.waitUntilUp(i) }
+        let txs = signedTransfers(240)
+        var committed: [String: ProcessCluster.Receipt] = [:]
+        // Batches of 24 in parallel, each waiting for its commit; node 3 dies after
+        // the first third and comes back after the second.
+        for start in stride(from: 0, to: txs.count, by: 24) {
+            if start == 72 { cluster.kill(3) }
+            if start == 168 { try cluster.start(3) }
+            let batch = Array(txs[start..<min(start + 24, txs.count)])
+            let answers = try await withThrowingTaskGroup(of: (String, Int, Data).self) { group in
+                for (k, tx) in batch.enumerated() {
+                    group.addTask {
+                        let (status, body) = try await cluster.post(k % 3, "/v1/tx?wait=commit", body: tx.hex)
+                        return (tx.id, status, body)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for (id, status, body) in answers {
+                if status != 200 {
+                    var where_: [String] = []
+                    for i in 0..<4 { where_.append("node\(i): \((try? await cluster.get(i, "/v1/tx/\(id)", as: ProcessCluster.TxAnswer.self)).map { "\($0)" } ?? "?")") }
+                    Issue.record("batch at \(start): \(id) answered \(status) \(String(decoding: body, as: UTF8.self)); \(where_)")
+                }
+                if let r = try? JSONDecoder().decode(ProcessCluster.TxAnswer.self, from: body).receipt { committed[id] = r }
+            }
+        }
+        #expect(committed.count == txs.count)
+        try await cluster.waitUntilUp(3)
+        let highest = committed.values.map(\.height).max() ?? 0
+        try await cluster.waitForHeight(highest, nodes: [0, 1, 2, 3])
+        for (id, receipt) in committed {
+            let answer = try await cluster.get(3, "/v1/tx/\(id)", as: ProcessCluster.TxAnswer.self)
+            #expect(answer.receipt == receipt, "restarted node lost or changed \(id)")
+        }
+        let reference = try await cluster.get(0, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
+        let restarted = try await cluster.get(3, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
+        #expect(restarted.stateRoot == reference.stateRoot && restarted.hash == reference.hash)
+    }
+}
+
+func testSizeFromEnvironment(_ name: String, default value: Int) -> Int {
+    ProcessInfo.processInfo.environment[name].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? value
+}
