@@ -48,7 +48,7 @@ final class ProcessCluster: @unchecked Sendable {
             config["mempool"] = ["maxTransactions": 100_000, "maxPerAccount": 5_000]
             // The test drives thousands of requests at one node from one address.
             config["rpc"] = ["listen": "127.0.0.1:\(rpcPort(i))", "rateLimitPerSecond": 1_000_000, "maxBodyBytes": 262_144]
-            config["logLevel"] = ProcessInfo.processInfo.environment["BALLAST_TEST_LOG"] ?? "warning"
+            config["logLevel"] = ProcessInfo.processInfo.environment["BALLAST_TEST_LOG"] ?? "info"
             try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
         }
     }
@@ -139,13 +139,16 @@ final class ProcessCluster: @unchecked Sendable {
     // MARK: HTTP
 
     func get<T: Decodable>(_ i: Int, _ path: String, as: T.Type) async throws -> T {
-        let (data, _) = try await URLSession.shared.data(from: url(i, path))
+        var request = URLRequest(url: url(i, path))
+        request.timeoutInterval = 10
+        let (data, _) = try await URLSession.shared.data(for: request)
         return try JSONDecoder().decode(T.self, from: data)
     }
 
     func post(_ i: Int, _ path: String, body: String) async throws -> (Int, Data) {
         var request = URLRequest(url: url(i, path))
         request.httpMethod = "POST"
+        request.timeoutInterval = 60
         request.httpBody = Data(body.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
@@ -158,7 +161,7 @@ final class ProcessCluster: @unchecked Sendable {
     struct BlockAnswer: Decodable { var height: UInt64; var hash: String; var stateRoot: String }
 
     /// Waits until node `i` answers /v1/status.
-    func waitUntilUp(_ i: Int, seconds: Int = 30) async throws {
+    func waitUntilUp(_ i: Int, seconds: Int = 120) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if (try? await get(i, "/v1/status", as: Status.self)) != nil { return }
