@@ -102,8 +102,14 @@ struct ClusterCommand: AsyncParsableCommand {
                 var history: [(at: ContinuousClock.Instant, height: UInt64)] = []
                 while !Task.isCancelled {
                     let snapshot = await client.snapshot()
-                    history.append((snapshot.takenAt, snapshot.maxHeight))
-                    if history.count > 10 { history.removeFirst() }
+                    // The rate over the last 10 s in which every node answered: a node coming
+                    // up reports its stored height at once, which is no commit rate.
+                    if snapshot.rows.allSatisfy({ $0.status != nil }) {
+                        history.append((snapshot.takenAt, snapshot.maxHeight))
+                        if history.count > 11 { history.removeFirst() }
+                    } else {
+                        history.removeAll()
+                    }
                     var rate = 0.0
                     if let first = history.first, let last = history.last, last.at > first.at {
                         let seconds = Double((last.at - first.at).components.seconds) + Double((last.at - first.at).components.attoseconds) / 1e18

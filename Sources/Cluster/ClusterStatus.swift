@@ -71,21 +71,24 @@ public struct ClusterStatusClient: Sendable {
                 return await group.reduce(into: [String?](repeating: nil, count: count)) { $0[$1.0] = $1.1 }
             }
         }
-        let majority = ClusterSnapshot.majority(roots.compactMap { $0 })
+        let diverges = ClusterSnapshot.divergent(roots)
         let rows = (0..<count).map { i in
             ClusterSnapshot.Row(node: i, name: statuses[i]?.moniker ?? ClusterLayout.validatorKeyName(i), status: statuses[i],
-                                rootAtCommonHeight: roots[i], diverges: roots[i] != nil && roots[i] != majority)
+                                rootAtCommonHeight: roots[i], diverges: diverges[i])
         }
         return ClusterSnapshot(rows: rows, commonHeight: common, takenAt: .now)
     }
 }
 
 extension ClusterSnapshot {
-    /// The most frequent value; ties go to the smallest, so the choice is stable.
-    static func majority(_ values: [String]) -> String? {
+    /// For each node's root at the common height (nil: unknown), whether it differs from
+    /// the root most nodes have; on a tie the smallest root counts as the majority, so the
+    /// marks are stable from one refresh to the next.
+    public static func divergent(_ roots: [String?]) -> [Bool] {
         var counts: [String: Int] = [:]
-        for v in values { counts[v, default: 0] += 1 }
-        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.first?.key
+        for case let root? in roots { counts[root, default: 0] += 1 }
+        let majority = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.first?.key
+        return roots.map { $0 != nil && $0 != majority }
     }
 
     /// The table `cluster status` and the live view print: one line per node.

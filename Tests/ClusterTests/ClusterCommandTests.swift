@@ -44,6 +44,16 @@ import Testing
     }
 }
 
+@Suite struct ClusterSnapshotTests {
+    @Test func marksTheRootsThatDifferFromTheMajority() {
+        #expect(ClusterSnapshot.divergent(["a", "a", "b", "a"]) == [false, false, true, false])
+        #expect(ClusterSnapshot.divergent(["a", nil, "a", "a"]) == [false, false, false, false])
+        // A 2-2 split: the smaller root counts as the majority, the same one every refresh.
+        #expect(ClusterSnapshot.divergent(["b", "a", "b", "a"]) == [true, false, true, false])
+        #expect(ClusterSnapshot.divergent([nil, nil]) == [false, false])
+    }
+}
+
 /// `ballast cluster up --detach` / `status` / `down` through the built executable.
 @Suite(.serialized) struct ClusterCommandTests {
     static var repo: URL {
