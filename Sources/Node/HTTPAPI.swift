@@ -203,6 +203,12 @@ public enum HTTPAPI {
             throw APIError(.notFound, "unknown_tx", "no committed or pending transaction 0x\(id.hex)")
         }
 
+        router.get("/metrics") { _, _ -> Response in
+            await runtime.refreshMetrics()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: runtime.metrics.render())))
+        }
+
         router.get("/v1/status") { _, _ -> Response in
             jsonResponse(await runtime.status())
         }

@@ -84,6 +84,7 @@ public actor ValidatorRuntime {
     public let key: SigningKey
     let store: NodeStore
     public let mempool: Mempool
+    public nonisolated let metrics: NodeMetrics
     let transport: any PeerTransport
     let logger: Logger
     let validators: ValidatorSet
@@ -130,8 +131,9 @@ public actor ValidatorRuntime {
     /// Opens the store, restores the ledger (snapshot, then the blocks after it,
     /// each root checked against the stored one) and the consensus safety state.
     public init(config: NodeConfig, genesis: Genesis, key: SigningKey, store: NodeStore,
-                transport: any PeerTransport, logger: Logger) throws {
+                transport: any PeerTransport, logger: Logger, metrics: NodeMetrics = NodeMetrics()) throws {
         self.config = config
+        self.metrics = metrics
         self.genesis = genesis
         self.key = key
         self.store = store
@@ -257,9 +259,16 @@ public actor ValidatorRuntime {
     /// Admits a client's transaction and gossips it once. Throws the admission error.
     public func submit(_ bytes: [UInt8]) throws(AdmissionError) -> Hash256 {
         let ledger = self.ledger
-        let pending = try mempool.admit(bytes, nowMs: Int64(ValidatorRuntime.clock())) { tx in
-            ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
+        let pending: PendingTransaction
+        do {
+            pending = try mempool.admit(bytes, nowMs: Int64(ValidatorRuntime.clock())) { tx in
+                ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
+            }
+        } catch {
+            metrics.refused.increment()
+            throw error
         }
+        metrics.admitted.increment()
         gossipBuffer.append(bytes)
         scheduleGossip()
         offerPayloadAgain()
@@ -305,6 +314,7 @@ public actor ValidatorRuntime {
             input = .message(m, from: from)
         case .timer(let id):
             timers[id] = nil
+            if id.kind == .round { metrics.timeouts.increment() }
             input = .timerFired(id)
         }
         perform(replica.handle(input, now: ValidatorRuntime.clock()))
@@ -428,6 +438,10 @@ public actor ValidatorRuntime {
             }
             executedHeight = block.height
             lastBlockTime = block.timestamp
+            metrics.height.record(Int64(block.height))
+            metrics.commits.increment()
+            metrics.committedTransactions.increment(by: transactions.count)
+            metrics.skippedTransactions.increment(by: block.payload.count - transactions.count)
             rootsByHeight[block.height] = result.stateRoot
             if block.height > 1_000 { rootsByHeight[block.height - 1_000] = nil }
             let allIDs = block.payload.map { Blake2b.hash256($0) }
@@ -495,6 +509,14 @@ public actor ValidatorRuntime {
     }
 
     // MARK: Queries
+
+    /// Brings the gauges that are read rather than pushed up to date (before a scrape).
+    public func refreshMetrics() {
+        metrics.round.record(Int64(replica.round))
+        metrics.mempoolTransactions.record(Int64(mempool.count))
+        metrics.mempoolBytes.record(Int64(mempool.byteCount))
+        metrics.peers.record(Int64(transport.connectedPeers().count))
+    }
 
     /// The node's status.
     public func status() -> NodeStatus {

@@ -128,6 +128,13 @@ struct LocalCluster {
             let reference = try #require(try await cluster.runtimes[0].block(at: target))
             #expect(block == reference)
         }
+        // Every node counted the same committed transactions in its metrics.
+        for r in cluster.runtimes {
+            await r.refreshMetrics()
+            let text = String(decoding: r.metrics.render(), as: UTF8.self)
+            #expect(text.contains("ballast_committed_transactions_total 20\n"), "\(text)")
+            #expect(text.contains("ballast_peers 3.0\n"))
+        }
         for (i, to) in recipients.enumerated() {
             for r in cluster.runtimes {
                 let usdc = await r.withLedger { $0.account(to) }
