@@ -64,11 +64,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Local multi-validator testnets: keys, genesis and homes, node processes, status.
+        .target(name: "Cluster", dependencies: ["BallastCrypto", "Ledger", "Node", "Wallet"]),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "CSodium", "BallastCrypto", "Codec", "Ledger", "Wallet", "WalletClient", "Node",
+                "CSodium", "BallastCrypto", "Codec", "Ledger", "Wallet", "WalletClient", "Node", "Cluster",
                 .product(name: "Logging", package: "swift-log"), "Consensus", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -82,8 +84,9 @@ let package = Package(
         .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "BallastCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Node", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
         .testTarget(
             name: "WalletClientTests",

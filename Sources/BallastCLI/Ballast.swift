@@ -12,6 +12,7 @@ struct Ballast: AsyncParsableCommand {
             Bench.self,
             NodeCommand.self,
             Sim.self,
+            ClusterCommand.self,
         ]
     )
 }

@@ -9,20 +9,21 @@ import BallastCrypto
 @Suite struct LedgerPropertyTests {
     static let full = ProcessInfo.processInfo.environment["BALLAST_FULL"] == "1"
 
-    static func workload(_ genesis: Genesis, accounts: Int, seed: UInt64) -> Workload {
-        var w = Workload(genesis: genesis, accounts: accounts, seed: seed, faucetSeedLabel: "ballast-testnet-faucet",
-                         validatorSeedPrefix: "ballast-testnet-validator-")
+    static func workload(_ genesis: Genesis, accounts: Int, seed: UInt64, prefix: String = "ballast-testnet") -> Workload {
+        var w = Workload(genesis: genesis, accounts: accounts, seed: seed, faucetSeedLabel: "\(prefix)-faucet",
+                         validatorSeedPrefix: "\(prefix)-validator-")
         w.crashPercent = 8
         return w
     }
 
     @Test(arguments: [UInt64(1), 2, 3])
     func invariantsHoldAfterEveryBlock(seed: UInt64) throws {
-        let accounts = Self.full ? 400 : 60
-        let blocks = Self.full ? 400 : 40
-        let perBlock = Self.full ? 400 : 60
-        var chain = try TestChain()
-        var w = Self.workload(chain.genesis, accounts: accounts, seed: seed)
+        // Full size runs on the benchmark genesis (10 perps, 4 spot markets, a larger faucet).
+        let accounts = Self.full ? 2_000 : 60
+        let blocks = Self.full ? 300 : 40
+        let perBlock = Self.full ? 1_000 : 60
+        var chain = try TestChain(file: Self.full ? "bench.json" : "testnet.json")
+        var w = Self.workload(chain.genesis, accounts: accounts, seed: seed, prefix: Self.full ? "ballast-bench" : "ballast-testnet")
         for block in w.setupBlocks() {
             let r = chain.ledger.apply(block: block)
             #expect(r.receipts.allSatisfy { $0.succeeded }, "setup failed: \(r.receipts.compactMap(\.error).first.map { "\($0)" } ?? "")")

@@ -13,8 +13,8 @@ struct TestChain {
     static let usdc: AssetID = 0, btc: AssetID = 1, eth: AssetID = 2, hype: AssetID = 3
     static let btcSpot: MarketID = 0, btcPerp: MarketID = 3, ethPerp: MarketID = 4
 
-    init(_ adjust: (inout Genesis) -> Void = { _ in }) throws {
-        var g = try GenesisFiles.load("testnet.json")
+    init(file: String = "testnet.json", _ adjust: (inout Genesis) -> Void = { _ in }) throws {
+        var g = try GenesisFiles.load(file)
         adjust(&g)
         genesis = g
         ledger = try Ledger(genesis: g)

@@ -2,6 +2,7 @@
 import FoundationNetworking
 #endif
 import BallastCrypto
+import Cluster
 import Codec
 import Foundation
 import Ledger
@@ -17,20 +18,17 @@ final class ProcessCluster: @unchecked Sendable {
     var processes: [Process?]
 
     /// The `ballast` executable that `swift test` built beside the tests.
-    static var binaryPath: String {
+    static func locateBinary() throws -> String {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repo.appendingPathComponent(".build/debug/ballast").path
+        return try BallastExecutable.locate(fallback: repo.appendingPathComponent(".build/debug/ballast").path)
     }
 
     init(count: Int = 4) throws {
         root = NSTemporaryDirectory() + "ballast-procs-\(UUID().uuidString)"
-        binary = ProcessCluster.binaryPath
+        binary = try ProcessCluster.locateBinary()
         self.count = count
-        ports = try ProcessCluster.freePorts(2 * count)
+        ports = try LoopbackPorts.free(2 * count)
         processes = Array(repeating: nil, count: count)
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw NodeHalt("no ballast executable at \(binary): build it first (swift build)")
-        }
         let keys = Testnet.validatorKeys
         let genesis = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json").path
@@ -57,29 +55,6 @@ final class ProcessCluster: @unchecked Sendable {
     func p2pPort(_ i: Int) -> Int { ports[i] }
     func rpcPort(_ i: Int) -> Int { ports[count + i] }
 
-    /// Ports the OS says are free now (bound to port 0, then released), so that
-    /// parallel runs and leftovers of earlier runs cannot collide.
-    static func freePorts(_ n: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
-        var ports: [Int] = []
-        for _ in 0..<n {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw NodeHalt("socket() failed") }
-            sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) { ptr in
-                ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else { throw NodeHalt("bind() failed") }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
-    }
     func url(_ i: Int, _ path: String) -> URL { URL(string: "http://127.0.0.1:\(rpcPort(i))\(path)")! }
 
     private func run(_ args: [String], stdin: String? = nil) throws {
@@ -102,18 +77,7 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     func start(_ i: Int) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["node", "start", "--home", home(i)]
-        let log = FileHandle(forWritingAtPath: "\(root)/node\(i).log") ?? {
-            FileManager.default.createFile(atPath: "\(root)/node\(i).log", contents: nil)
-            return FileHandle(forWritingAtPath: "\(root)/node\(i).log")!
-        }()
-        log.seekToEndOfFile()
-        p.standardOutput = log
-        p.standardError = log
-        try p.run()
-        processes[i] = p
+        processes[i] = try NodeProcesses.start(executable: binary, home: home(i), log: "\(root)/node\(i).log")
     }
 
     func startAll() throws { for i in 0..<count { try start(i) } }
@@ -127,7 +91,7 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     func stopAll() {
-        for case let p? in processes { p.terminate() }
+        NodeProcesses.stop(processes.compactMap { $0?.processIdentifier })
         for case let p? in processes { p.waitUntilExit() }
         processes = Array(repeating: nil, count: count)
     }
