@@ -75,6 +75,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A one-validator node serving the real HTTP API on loopback, for tests.
+        .target(
+            name: "NodeTestSupport",
+            dependencies: [
+                "Node", "Ledger", "BallastCrypto", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Seeded randomness and sizing for tests and simulations.
         .target(name: "TestSupport"),
         .testTarget(name: "BallastCryptoTests", dependencies: ["BallastCrypto", "Codec"]),
@@ -84,14 +94,17 @@ let package = Package(
         .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "BallastCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Node", "NodeTestSupport", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
         .testTarget(
             name: "WalletClientTests",
             dependencies: [
-                "WalletClient", "Node", "Ledger", "BallastCrypto", "Storage",
+                "WalletClient", "Node", "NodeTestSupport", "Ledger", "BallastCrypto", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

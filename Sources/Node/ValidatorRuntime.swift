@@ -83,7 +83,7 @@ public actor ValidatorRuntime {
     public let genesis: Genesis
     public let key: SigningKey
     let store: NodeStore
-    public let mempool: Mempool
+    public nonisolated let mempool: Mempool
     public nonisolated let metrics: NodeMetrics
     let transport: any PeerTransport
     let logger: Logger

@@ -7,65 +7,16 @@ import NIOCore
 import Node
 import Storage
 import Synchronization
+import NodeTestSupport
 import Testing
 import WalletClient
-
-/// A transport for a chain of one validator: there is nobody to talk to.
-private struct NoPeers: PeerTransport {
-    func send(_ bytes: [UInt8], to peer: PublicKey) {}
-    func broadcast(_ bytes: [UInt8]) {}
-    func connectedPeers() -> [PublicKey] { [] }
-}
-
-/// One validator (the testnet genesis cut down to validator-0, so it commits alone)
-/// serving the real HTTP API on an ephemeral loopback port.
-private struct SingleNode {
-    let runtime: ValidatorRuntime
-    let client: NodeClient
-    let tasks: [Task<Void, Error>]
-    let directory: String
-
-    static func key(_ label: String) throws -> SigningKey { try SigningKey(seed: Blake2b.hash256(Array(label.utf8)).bytes) }
-
-    static func start() async throws -> SingleNode {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json")
-        var genesis = try NodeHome.parseGenesis([UInt8](try Data(contentsOf: url)), source: "genesis/testnet.json")
-        genesis.validators = [genesis.validators[0]]
-        var config = NodeConfig(moniker: "wallet-test")
-        config.consensus.roundTimeoutMs = 1_000
-        config.consensus.idleIntervalMs = 50
-        let directory = NSTemporaryDirectory() + "ballast-wallet-\(UUID().uuidString)"
-        var logger = Logger(label: "wallet-test")
-        logger.logLevel = .warning
-        let runtime = try ValidatorRuntime(
-            config: config, genesis: genesis, key: try key("ballast-testnet-validator-0"),
-            store: try NodeStore(directory: directory), transport: NoPeers(), logger: logger)
-        let port = Mutex<Int?>(nil)
-        let app = Application(
-            router: HTTPAPI.router(runtime: runtime, config: config),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
-            logger: Logger(label: "wallet-test-http", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let tasks = [Task { try await runtime.run() }, Task { try await app.runService(gracefulShutdownSignals: []) }]
-        for _ in 0..<500 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
-        let bound = try #require(port.withLock { $0 })
-        return SingleNode(runtime: runtime, client: try NodeClient(url: "127.0.0.1:\(bound)", timeout: 40), tasks: tasks, directory: directory)
-    }
-
-    func stop() async {
-        await runtime.stop()
-        for t in tasks { t.cancel(); _ = try? await t.value }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
 
 /// The client against the node's real router over loopback HTTP: submit, wait for the
 /// receipt, read it back through every query the CLI uses, and the error paths.
 @Suite(.serialized) struct NodeClientEndToEndTests {
     @Test func submitWaitAndQueryThroughTheAPI() async throws {
         let node = try await SingleNode.start()
-        do { try await exercise(node.client) } catch {
+        do { try await exercise(try NodeClient(url: "127.0.0.1:\(node.port)", timeout: 40)) } catch {
             await node.stop()
             throw error
         }
