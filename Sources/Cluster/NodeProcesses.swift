@@ -26,13 +26,18 @@ public enum BallastExecutable {
 public enum NodeProcesses {
     /// Starts `ballast node start --home HOME`, its output appended to `log`.
     /// `detached`: the node ignores SIGHUP, so it outlives the terminal that started it.
-    public static func start(executable: String, home: String, log: String, detached: Bool = false) throws -> Process {
+    /// `environment` adds to (or overrides) this process's environment.
+    public static func start(executable: String, home: String, log: String, detached: Bool = false,
+                             environment: [String: String] = [:]) throws -> Process {
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: log) else { throw ClusterError("cannot write \(log)") }
         handle.seekToEndOfFile()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["node", "start", "--home", home]
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = handle
         process.standardError = handle

@@ -60,7 +60,14 @@ public struct ValidatorNode: Sendable {
         netLogger[metadataKey: "component"] = "network"
         network = PeerManager(configuration: net, logger: netLogger)
         let store = try NodeStore(directory: NodeConfig.resolve(config.dataDirectory, home: home.path))
-        runtime = try ValidatorRuntime(config: config, genesis: genesis, key: key, store: store, transport: network, logger: logger)
+        let crash = ProcessInfo.processInfo.environment["BALLAST_CRASH_AFTER"]
+        let crashPoint = try crash.map { text throws(ConfigError) -> CrashPoint in
+            guard let point = CrashPoint(text) else { throw ConfigError("BALLAST_CRASH_AFTER", "expected block:H, snapshot:H or safety:N, got '\(text)'") }
+            return point
+        }
+        if let crashPoint { logger.warning("crash test: this node exits at \(crashPoint)") }
+        runtime = try ValidatorRuntime(config: config, genesis: genesis, key: key, store: store, transport: network, logger: logger,
+                                       crashPoint: crashPoint)
     }
 
     /// Runs until cancelled (or the node halts): peer network, consensus loop, HTTP API.

@@ -118,6 +118,9 @@ public actor ValidatorRuntime {
     /// Waiters for `?wait=commit`, by transaction id.
     var commitWaiters: [Hash256: [CheckedContinuation<ReceiptRecord?, Never>]] = [:]
     public private(set) var halted: NodeHalt?
+    /// A crash test's injection point (nil in normal operation).
+    let crashPoint: CrashPoint?
+    var safetyWrites = 0
 
     let events: AsyncStream<NodeEvent>
     let sink: AsyncStream<NodeEvent>.Continuation
@@ -131,8 +134,10 @@ public actor ValidatorRuntime {
     /// Opens the store, restores the ledger (snapshot, then the blocks after it,
     /// each root checked against the stored one) and the consensus safety state.
     public init(config: NodeConfig, genesis: Genesis, key: SigningKey, store: NodeStore,
-                transport: any PeerTransport, logger: Logger, metrics: NodeMetrics = NodeMetrics()) throws {
+                transport: any PeerTransport, logger: Logger, metrics: NodeMetrics = NodeMetrics(),
+                crashPoint: CrashPoint? = nil) throws {
         self.config = config
+        self.crashPoint = crashPoint
         self.metrics = metrics
         self.genesis = genesis
         self.key = key
@@ -330,6 +335,8 @@ public actor ValidatorRuntime {
                     halted = NodeHalt("cannot persist the consensus safety state: \(error)")
                     return
                 }
+                safetyWrites += 1
+                if crashPoint == .afterSafetyWrite(count: safetyWrites) { crashPoint?.crash() }
             case .send(let m, let to):
                 if to == replica.index {
                     sink.yield(.consensus(m, from: to))
@@ -429,8 +436,10 @@ public actor ValidatorRuntime {
                         StoredTransaction(id: pair.0, height: block.height, index: i, receipt: [UInt8](try encoder.encode(pair.1)))
                     },
                     history: [])
+                if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
                     try store.saveSnapshot(StoredSnapshot(height: block.height, stateRoot: result.stateRoot, bytes: ledger.snapshot()))
+                    if crashPoint == .afterSnapshot(height: block.height) { crashPoint?.crash() }
                 }
             } catch {
                 halted = NodeHalt("cannot store block \(block.height): \(error)")

@@ -42,7 +42,7 @@ final class ProcessCluster: @unchecked Sendable {
             let configPath = "\(home(i))/config.json"
             var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any] ?? [:]
             config["consensus"] = ["roundTimeoutMs": 1000, "idleIntervalMs": 100, "maxBlockTransactions": 5000, "maxBlockBytes": 2 << 20]
-            config["snapshotInterval"] = 50
+            config["snapshotInterval"] = 10
             config["mempool"] = ["maxTransactions": 100_000, "maxPerAccount": 5_000]
             // The test drives thousands of requests at one node from one address.
             config["rpc"] = ["listen": "127.0.0.1:\(rpcPort(i))", "rateLimitPerSecond": 1_000_000, "maxBodyBytes": 262_144]
@@ -76,8 +76,18 @@ final class ProcessCluster: @unchecked Sendable {
         }
     }
 
-    func start(_ i: Int) throws {
-        processes[i] = try NodeProcesses.start(executable: binary, home: home(i), log: "\(root)/node\(i).log")
+    func start(_ i: Int, environment: [String: String] = [:]) throws {
+        processes[i] = try NodeProcesses.start(executable: binary, home: home(i), log: "\(root)/node\(i).log", environment: environment)
+    }
+
+    /// Waits for node `i` to exit by itself and returns its exit code.
+    func waitForExit(_ i: Int, seconds: Int = 120) async throws -> Int32 {
+        guard let p = processes[i] else { throw NodeHalt("node \(i) is not running") }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while p.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        guard !p.isRunning else { throw NodeHalt("node \(i) did not exit") }
+        processes[i] = nil
+        return p.terminationStatus
     }
 
     func startAll() throws { for i in 0..<count { try start(i) } }
@@ -252,6 +262,38 @@ private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String
         let reference = try await cluster.get(0, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
         let restarted = try await cluster.get(3, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
         #expect(restarted.stateRoot == reference.stateRoot && restarted.hash == reference.hash)
+    }
+}
+
+/// A crash at each persistence step (right after the block write, after the
+/// snapshot write, after a safety-state write, before anything that depends on
+/// it leaves) and a restart: the node comes back, catches up and agrees.
+@Suite(.serialized) struct CrashRecoveryTests {
+    @Test(arguments: ["block:7", "snapshot:20", "safety:25"])
+    func crashAtPersistenceStepThenRestart(point: String) async throws {
+        let cluster = try ProcessCluster()
+        defer { cluster.stopAll() }
+        try cluster.start(0)
+        try cluster.start(1)
+        try cluster.start(2)
+        try cluster.start(3, environment: ["BALLAST_CRASH_AFTER": point])
+        #expect(try await cluster.waitForExit(3) == CrashPoint.exitCode)
+        try cluster.start(3)
+        try await cluster.waitUntilUp(3)
+        var committed: [(String, ProcessCluster.Receipt)] = []
+        for (k, tx) in signedTransfers(12).enumerated() {
+            let (status, body) = try await cluster.post(k % 4, "/v1/tx?wait=commit", body: tx.hex)
+            #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+            if let r = try? JSONDecoder().decode(ProcessCluster.TxAnswer.self, from: body).receipt { committed.append((tx.id, r)) }
+        }
+        let highest = try #require(committed.map(\.1.height).max())
+        try await cluster.waitForHeight(highest, nodes: [0, 1, 2, 3])
+        let reference = try await cluster.get(0, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
+        let restarted = try await cluster.get(3, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
+        #expect(restarted.hash == reference.hash && restarted.stateRoot == reference.stateRoot)
+        for (id, receipt) in committed {
+            #expect(try await cluster.get(3, "/v1/tx/\(id)", as: ProcessCluster.TxAnswer.self).receipt == receipt)
+        }
     }
 }
 
