@@ -30,6 +30,8 @@ struct ClusterCommand: AsyncParsableCommand {
         @Flag(help: "Start the nodes, wait until they answer, and return; `ballast cluster down` stops them.") var detach = false
 
         func run() async throws {
+            // Caught from the start, so a Ctrl-C while the nodes start still stops them all.
+            let stop = detach ? nil : StopSignals()
             try await reportingErrors(json: false) {
                 let layout = location.layout
                 let (manifest, created) = try ClusterSetup.prepare(layout, validators: validators, templateGenesis: try templatePath(),
@@ -59,7 +61,7 @@ struct ClusterCommand: AsyncParsableCommand {
                     print("running in the background; stop with: ballast cluster down --dir \(location.dir)")
                     return
                 }
-                await liveView(manifest, processes: processes)
+                if let stop { await liveView(manifest, processes: processes, stop: stop) }
                 print("stopping \(processes.count) nodes…")
                 let killed = NodeProcesses.stop(processes.map(\.processIdentifier))
                 try? FileManager.default.removeItem(atPath: layout.pidsPath)
@@ -95,7 +97,7 @@ struct ClusterCommand: AsyncParsableCommand {
         }
 
         /// Redraws the status table every second until SIGINT or SIGTERM.
-        private func liveView(_ manifest: ClusterManifest, processes: [Process]) async {
+        private func liveView(_ manifest: ClusterManifest, processes: [Process], stop: StopSignals) async {
             let client = ClusterStatusClient(manifest: manifest, timeout: 1)
             let view = Task {
                 let interactive = isatty(STDOUT_FILENO) == 1
@@ -127,14 +129,7 @@ struct ClusterCommand: AsyncParsableCommand {
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
-            let signals = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig)
-                source.setEventHandler { view.cancel() }
-                source.resume()
-                return source
-            }
-            defer { signals.forEach { $0.cancel() } }
+            stop.onStop { view.cancel() }
             await view.value
         }
     }
@@ -186,5 +181,42 @@ struct ClusterCommand: AsyncParsableCommand {
                 print("deleted \(layout.directory)")
             }
         }
+    }
+}
+
+/// SIGINT and SIGTERM, caught from creation on: runs the action given to `onStop`
+/// once, at once if a signal came before it was given.
+final class StopSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    private var action: (@Sendable () -> Void)?
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        sources = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler { [weak self] in self?.fire() }
+            source.resume()
+            return source
+        }
+    }
+
+    deinit { sources.forEach { $0.cancel() } }
+
+    private func fire() {
+        lock.lock()
+        requested = true
+        let action = self.action
+        lock.unlock()
+        action?()
+    }
+
+    func onStop(_ action: @escaping @Sendable () -> Void) {
+        lock.lock()
+        self.action = action
+        let already = requested
+        lock.unlock()
+        if already { action() }
     }
 }
