@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "BallastCLI",
             dependencies: [
-                "CSodium", "BallastCrypto", "Codec", "Ledger", "Wallet", "WalletClient", "Node", "Cluster",
+                "CSodium", "BallastCrypto", "Codec", "Ledger", "Mempool", "Wallet", "WalletClient", "Node", "Cluster",
                 .product(name: "Logging", package: "swift-log"), "Consensus", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
