@@ -13,6 +13,7 @@ struct Ballast: AsyncParsableCommand {
             NodeCommand.self,
             Sim.self,
             ClusterCommand.self,
+            LedgerCommand.self,
         ]
     )
 }
