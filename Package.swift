@@ -86,7 +86,7 @@ let package = Package(
             ]
         ),
         // Seeded randomness and sizing for tests and simulations.
-        .target(name: "TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Simulator"]),
         .testTarget(name: "BallastCryptoTests", dependencies: ["BallastCrypto", "Codec"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "BallastCrypto", "Codec", "TestSupport"]),

@@ -204,8 +204,10 @@ import Testing
 
         for attack in attacks {
             let peer = try await RawPeer.connect(to: b.address)
-            if !attack.raw.isEmpty { try await peer.send(raw: attack.raw) }
-            for message in attack.messages { try await peer.send(message) }
+            // The node may close the connection before the attacker has finished sending:
+            // a failed send is that, and what matters is the drop and its logged reason.
+            if !attack.raw.isEmpty { try? await peer.send(raw: attack.raw) }
+            for message in attack.messages { try? await peer.send(message) }
             #expect(await peer.closedByPeer(within: .seconds(5)), "\(attack.name): not disconnected")
             #expect(b.log.dropReasons.contains { $0.contains(attack.reason) }, "\(attack.name): reason not logged")
         }

@@ -7,6 +7,7 @@ import Codec
 import Foundation
 import Ledger
 import Node
+import TestSupport
 import Testing
 
 /// Real `ballast node` processes on loopback, driven over HTTP: what a user runs.
@@ -176,7 +177,7 @@ private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String
         try cluster.startAll()
         for i in 0..<4 { try await cluster.waitUntilUp(i) }
 
-        let count = testSizeFromEnvironment("BALLAST_E2E_TXS", default: 1_000)
+        let count = testSize("BALLAST_E2E_TXS", default: 1_000)
         let txs = signedTransfers(count)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (k, tx) in txs.enumerated() {
@@ -295,8 +296,4 @@ private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String
             #expect(try await cluster.get(3, "/v1/tx/\(id)", as: ProcessCluster.TxAnswer.self).receipt == receipt)
         }
     }
-}
-
-func testSizeFromEnvironment(_ name: String, default value: Int) -> Int {
-    ProcessInfo.processInfo.environment[name].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? value
 }
