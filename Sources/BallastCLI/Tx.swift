@@ -369,23 +369,8 @@ struct JSONActionArguments: ActionArguments {
         get throws {
             let text = actionJSON == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : actionJSON
             do { return try JSONDecoder().decode(Action.self, from: Data(text.utf8)) } catch {
-                throw UserError("action JSON: \(describe(decodingError: error))")
+                throw UserError("action JSON: \(describeJSONError(error))")
             }
         }
-    }
-}
-
-/// A one-line reason for a JSON decoding failure, with the field path.
-func describe(decodingError error: Error) -> String {
-    guard let error = error as? DecodingError else { return "\(error)" }
-    func path(_ keys: [CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-    }
-    switch error {
-    case .dataCorrupted(let c): return c.codingPath.isEmpty ? c.debugDescription : "\(path(c.codingPath)): \(c.debugDescription)"
-    case .keyNotFound(let key, let c): return "\(path(c.codingPath + [key])): missing"
-    case .typeMismatch(let type, let c): return "\(path(c.codingPath)): expected \(type)"
-    case .valueNotFound(let type, let c): return "\(path(c.codingPath)): expected \(type), found null"
-    @unknown default: return "\(error)"
     }
 }

@@ -277,7 +277,7 @@ public enum HTTPAPI {
             do {
                 return try JSONDecoder().decode(SignedTransaction.self, from: Data(text.utf8)).canonicalBytes
             } catch {
-                throw APIError(.badRequest, "bad_json", "transaction JSON: \(jsonPath(of: error).isEmpty ? "" : jsonPath(of: error) + ": ")\(jsonReason(of: error))")
+                throw APIError(.badRequest, "bad_json", "transaction JSON: \(describeJSONError(error))")
             }
         }
         let hex = text.hasPrefix("\"") && text.hasSuffix("\"") && text.count >= 2 ? String(text.dropFirst().dropLast()) : text
