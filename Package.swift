@@ -110,6 +110,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "WalletClient", "Wallet",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),

@@ -168,6 +168,25 @@ import Testing
         #expect(r.highTC?.signatures.map(\.signer) == [0, 1, 2])
     }
 
+    /// Rounds ending in a TC: the deadline doubles only from the second round without a QC
+    /// (one crashed validator costs two such rounds), up to 2^maxBackoffExponent times.
+    @Test func roundDeadlineDoublesFromTheSecondRoundWithoutAQC() {
+        var r = started(0)
+        var deadlines: [UInt64] = []
+        for round in UInt64(1)...6 {
+            var effects: [Effect] = []
+            for signer in 1...3 {
+                effects += r.handle(.message(.timeout(f.timeout(signer, round: round, highQC: genesisQC)), from: ValidatorIndex(signer)), now: 1_000)
+            }
+            #expect(r.round == round + 1)
+            deadlines += effects.compactMap {
+                if case .startTimer(TimerID(kind: .round, round: round + 1), let ms) = $0 { return ms } else { return nil }
+            }
+        }
+        // Rounds 2…7, with the high QC still genesis (round 0): round 1 is the one free round.
+        #expect(deadlines == [2_000, 4_000, 8_000, 16_000, 16_000, 16_000])
+    }
+
     /// A replica that receives a QC for a block it does not have asks for the
     /// chain, checks it, and commits what the chain's QCs complete.
     @Test func syncFetchesMissingBlocksAndCommits() {
