@@ -182,6 +182,7 @@ import WalletClient
         // No gap of more than 5 s between consecutive blocks, from the first block on.
         let gaps = zip(chain, chain.dropFirst()).map { (height: $1.height, ms: Int64($1.timestampMs) - Int64($0.timestampMs)) }
         let worst = try #require(gaps.max { $0.ms < $1.ms })
+        print("e2e: \(acked.count) of \(sent) transfers acknowledged, \(height) blocks, longest gap \(worst.ms) ms before height \(worst.height)")
         #expect(worst.ms <= 5_000, "\(worst.ms) ms before height \(worst.height); gaps over 2 s: \(gaps.filter { $0.ms > 2_000 })")
 
         let down = try Self.ballast(["cluster", "down", "--dir", dir])
