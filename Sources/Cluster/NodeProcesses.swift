@@ -85,12 +85,15 @@ public enum NodeProcesses {
             return !FileManager.default.fileExists(atPath: "/proc/self/cmdline")
         }
         let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        guard let d = args.firstIndex(of: "--dir"), d + 1 < args.count else { return false }
-        var dir = args[d + 1]
+        guard args.contains("cluster"), args.contains("up") else { return false }
+        // `--dir X`, `--dir=X`, or the default.
+        var dir = "cluster/local"
+        if let d = args.firstIndex(of: "--dir"), d + 1 < args.count { dir = args[d + 1] }
+        if let given = args.first(where: { $0.hasPrefix("--dir=") }) { dir = String(given.dropFirst("--dir=".count)) }
         if !dir.hasPrefix("/"), let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") {
             dir = cwd + "/" + dir
         }
-        return args.contains("cluster") && args.contains("up") && ClusterLayout(directory: dir).directory == directory
+        return ClusterLayout(directory: dir).directory == directory
     }
 
     /// SIGTERM to each, then waits up to `timeout` for all to exit; any still alive then get SIGKILL.

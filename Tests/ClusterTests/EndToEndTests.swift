@@ -188,5 +188,7 @@ import WalletClient
         let down = try Self.ballast(["cluster", "down", "--dir", dir])
         #expect(down.status == 0 && down.output.contains("stopped 4 nodes"), "\(down.output)")
         #expect(ClusterPIDs.load(layout) == nil && FaultState.load(layout) == nil)
+        let refused = try Self.ballast(["cluster", "kill", "validator-1", "--dir", dir])
+        #expect(refused.status != 0 && refused.output.contains("no harness runs the cluster"), "\(refused.output)")
     }
 }
