@@ -20,6 +20,8 @@ import WalletClient
         var hash: String
         var height: UInt64
         var parent: String
+        var round: UInt64
+        var proposer: Int
         var stateRoot: String
         var timestampMs: UInt64
         var transactions: [String]
@@ -180,9 +182,11 @@ import WalletClient
         }
 
         // No gap of more than 5 s between consecutive blocks, from the first block on.
-        let gaps = zip(chain, chain.dropFirst()).map { (height: $1.height, ms: Int64($1.timestampMs) - Int64($0.timestampMs)) }
+        let gaps = zip(chain, chain.dropFirst()).map { (height: $1.height, ms: Int64($1.timestampMs) - Int64($0.timestampMs),
+                                                       rounds: "\($0.round)-\($1.round) by \($0.proposer),\($1.proposer)") }
         let worst = try #require(gaps.max { $0.ms < $1.ms })
-        print("e2e: \(acked.count) of \(sent) transfers acknowledged, \(height) blocks, longest gap \(worst.ms) ms before height \(worst.height)")
+        print("e2e: \(acked.count) of \(sent) transfers acknowledged, \(height) blocks, longest gap \(worst.ms) ms before height \(worst.height); "
+            + "gaps over 2.5 s: \(gaps.filter { $0.ms > 2_500 })")
         #expect(worst.ms <= 5_000, "\(worst.ms) ms before height \(worst.height); gaps over 2 s: \(gaps.filter { $0.ms > 2_000 })")
 
         let down = try Self.ballast(["cluster", "down", "--dir", dir])
