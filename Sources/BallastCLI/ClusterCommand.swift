@@ -237,41 +237,47 @@ struct ClusterCommand: AsyncParsableCommand {
         }
     }
 
-    struct Kill: AsyncParsableCommand {
+    /// A fault command naming validators; `run` sends `op` on them to the harness.
+    protocol TargetedFault: AsyncParsableCommand {
+        static var op: Fault.Op { get }
+        var targets: Targets { get }
+    }
+
+    struct Kill: TargetedFault {
         static let configuration = CommandConfiguration(abstract: "Kill validators' processes with SIGKILL (kill -9).")
+        static let op = Fault.Op.kill
         @OptionGroup var targets: Targets
-        func run() async throws { try await inject(Fault(op: .kill, nodes: targets.validators), targets.location) }
     }
 
-    struct Restart: AsyncParsableCommand {
+    struct Restart: TargetedFault {
         static let configuration = CommandConfiguration(abstract: "Start validators again (a running one is stopped with SIGTERM first).")
+        static let op = Fault.Op.restart
         @OptionGroup var targets: Targets
-        func run() async throws { try await inject(Fault(op: .restart, nodes: targets.validators), targets.location) }
     }
 
-    struct Pause: AsyncParsableCommand {
+    struct Pause: TargetedFault {
         static let configuration = CommandConfiguration(abstract: "Freeze validators' processes (SIGSTOP).")
+        static let op = Fault.Op.pause
         @OptionGroup var targets: Targets
-        func run() async throws { try await inject(Fault(op: .pause, nodes: targets.validators), targets.location) }
     }
 
-    struct Resume: AsyncParsableCommand {
+    struct Resume: TargetedFault {
         static let configuration = CommandConfiguration(abstract: "Resume paused validators (SIGCONT).")
+        static let op = Fault.Op.resume
         @OptionGroup var targets: Targets
-        func run() async throws { try await inject(Fault(op: .resume, nodes: targets.validators), targets.location) }
     }
 
-    struct Partition: AsyncParsableCommand {
+    struct Partition: TargetedFault {
         static let configuration = CommandConfiguration(abstract: "Cut every link between the named validators and the rest.")
+        static let op = Fault.Op.partition
         @OptionGroup var targets: Targets
-        func run() async throws { try await inject(Fault(op: .partition, nodes: targets.validators), targets.location) }
     }
 
-    struct Heal: AsyncParsableCommand {
+    struct Heal: TargetedFault {
         static let configuration = CommandConfiguration(
             abstract: "Clear link faults (cuts, delay, loss) on the named validators' links; no names: on every link.")
+        static let op = Fault.Op.heal
         @OptionGroup var targets: Targets
-        func run() async throws { try await inject(Fault(op: .heal, nodes: targets.validators), targets.location) }
     }
 
     struct Delay: AsyncParsableCommand {
@@ -295,6 +301,10 @@ struct ClusterCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
         func run() async throws { try await inject(Fault(op: .restartAll), location) }
     }
+}
+
+extension ClusterCommand.TargetedFault {
+    func run() async throws { try await ClusterCommand.inject(Fault(op: Self.op, nodes: targets.validators), targets.location) }
 }
 
 /// SIGINT and SIGTERM, caught from creation on: runs the action given to `onStop`
