@@ -121,8 +121,14 @@ struct ClusterCommand: AsyncParsableCommand {
                     let tail = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
                     throw UserError("the background harness exited (status \(child.terminationStatus)):\n\(tail)")
                 }
-                if let faults = FaultState.load(layout), faults.harnessPID == child.processIdentifier,
-                   await client.snapshot().rows.allSatisfy({ $0.status != nil }) {
+                let faults = FaultState.load(layout).flatMap { $0.harnessPID == child.processIdentifier ? $0 : nil }
+                if let dead = faults?.processes.firstIndex(of: .exited) {
+                    stop(child)
+                    let log = layout.logPath(dead)
+                    let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""
+                    throw UserError("validator-\(dead) exited as it started; the end of \(log):\n\(tail)")
+                }
+                if let faults, await client.snapshot().rows.allSatisfy({ $0.status != nil }) {
                     print(await client.snapshot().table(faults: faults))
                     print("running in the background (harness PID \(child.processIdentifier), log \(layout.harnessLogPath)); "
                         + "stop with: ballast cluster down --dir \(location.dir)")
@@ -130,8 +136,14 @@ struct ClusterCommand: AsyncParsableCommand {
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
-            ClusterPIDs.stopRecorded(layout)
+            stop(child)
             throw UserError("the nodes did not all answer within 60 s; see the logs in \(layout.directory)/nodeI/node.log and \(output)")
+        }
+
+        /// Stops the background harness (it stops its nodes), and whatever it recorded.
+        private func stop(_ harness: Process) {
+            NodeProcesses.stop([harness.processIdentifier], timeout: .seconds(25))
+            ClusterPIDs.stopRecorded(location.layout)
         }
 
         /// Redraws the status table every second until cancelled.

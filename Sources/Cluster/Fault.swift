@@ -101,6 +101,8 @@ public struct Link: Codable, Sendable, Hashable, Comparable {
 public struct FaultState: Codable, Sendable, Equatable {
     public enum Process: String, Codable, Sendable {
         case running, killed, paused
+        /// The process ended without the harness stopping it (a crash, a port in use, a halt).
+        case exited
     }
 
     public struct LinkFault: Codable, Sendable, Equatable {

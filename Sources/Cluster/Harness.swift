@@ -48,7 +48,6 @@ public actor ClusterHarness {
     let genesis: Genesis
     let startedAt = ContinuousClock.now
     private var processes: [Process?]
-    private var exitReported: Set<Int> = []
     private(set) public var faults: FaultState
     private var proxies: [Int: LinkProxy] = [:]   // key: from * validators + to
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -156,8 +155,8 @@ public actor ClusterHarness {
     /// Nodes whose process exited without the harness stopping them, with their exit status.
     public var exitedNodes: [Int: Int32] {
         var exited: [Int: Int32] = [:]
-        for (i, p) in processes.enumerated() {
-            if let p, !p.isRunning, faults.processes[i] == .running { exited[i] = p.terminationStatus }
+        for (i, p) in processes.enumerated() where faults.processes[i] == .exited {
+            if let p, !p.isRunning { exited[i] = p.terminationStatus }
         }
         return exited
     }
@@ -250,7 +249,6 @@ public actor ClusterHarness {
     private func startNode(_ i: Int) throws {
         processes[i] = try NodeProcesses.start(executable: executable, home: layout.home(i), log: layout.logPath(i),
                                                detached: options.detachedNodes)
-        exitReported.remove(i)
         try writePIDs()
     }
 
@@ -263,11 +261,13 @@ public actor ClusterHarness {
 
     private func watchProcesses() async {
         while !Task.isCancelled {
-            for (i, status) in exitedNodes.sorted(by: { $0.key < $1.key }) where !exitReported.contains(i) {
-                exitReported.insert(i)
-                log("validator-\(i) exited by itself (status \(status)); see \(layout.logPath(i))")
+            for (i, p) in processes.enumerated() {
+                guard let p, !p.isRunning, !busy, faults.processes[i] == .running || faults.processes[i] == .paused else { continue }
+                faults.processes[i] = .exited
+                try? writeState()
+                log("validator-\(i) exited by itself (status \(p.terminationStatus)); see \(layout.logPath(i))")
             }
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
