@@ -13,7 +13,8 @@ import WalletClient
 /// commands from the command line (loss, heal, pause, resume). Afterwards every replica has
 /// the same blocks and roots at every height, every transaction acknowledged as committed is
 /// in every node's log, and no two consecutive blocks are more than 5 s apart (only one
-/// validator is faulty at any time in this scenario).
+/// validator is faulty at any time in this scenario). Last, every node is killed and started
+/// again at once, and commits must resume within 15 s.
 @Suite(.serialized) struct ClusterEndToEndTests {
     /// Decodes `GET /v1/blocks/{h}`.
     struct BlockAnswer: Decodable, Equatable {
@@ -188,6 +189,22 @@ import WalletClient
         print("e2e: \(acked.count) of \(sent) transfers acknowledged, \(height) blocks, longest gap \(worst.ms) ms before height \(worst.height); "
             + "gaps over 2.5 s: \(gaps.filter { $0.ms > 2_500 })")
         #expect(worst.ms <= 5_000, "\(worst.ms) ms before height \(worst.height); gaps over 2 s: \(gaps.filter { $0.ms > 2_000 })")
+
+        // Every node killed at once and started again: commits resume within seconds (the
+        // pacemaker's back-off starts afresh), on the same chain.
+        let before = await client.snapshot().maxHeight
+        command = try Self.ballast(["cluster", "restart-all", "--dir", dir])
+        #expect(command.status == 0, "\(command.output)")
+        let restarted = ContinuousClock.now
+        snapshot = await client.snapshot()
+        while !(snapshot.agrees && (snapshot.commonHeight ?? 0) >= before + 3), ContinuousClock.now < restarted + .seconds(30) {
+            try await Task.sleep(for: .milliseconds(250))
+            snapshot = await client.snapshot()
+        }
+        let resumed = ContinuousClock.now - restarted
+        print("e2e: after restart-all every node passed height \(before + 2) in \(resumed)")
+        #expect(snapshot.agrees && (snapshot.commonHeight ?? 0) >= before + 3, "\(snapshot.table())")
+        #expect(resumed < .seconds(15))
 
         let down = try Self.ballast(["cluster", "down", "--dir", dir])
         #expect(down.status == 0 && down.output.contains("stopped 4 nodes"), "\(down.output)")
