@@ -66,8 +66,10 @@ public struct ValidatorNode: Sendable {
             return point
         }
         if let crashPoint { logger.warning("crash test: this node exits at \(crashPoint)") }
+        let signedMessageLog = try ProcessInfo.processInfo.environment["BALLAST_VOTE_LOG"].map { try SignedMessageLog(path: $0) }
+        if signedMessageLog != nil { logger.notice("recording every signed vote, timeout and proposal sent (BALLAST_VOTE_LOG)") }
         runtime = try ValidatorRuntime(config: config, genesis: genesis, key: key, store: store, transport: network, logger: logger,
-                                       crashPoint: crashPoint)
+                                       crashPoint: crashPoint, signedMessageLog: signedMessageLog)
     }
 
     /// Runs until cancelled (or the node halts): peer network, consensus loop, HTTP API.
