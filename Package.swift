@@ -87,6 +87,16 @@ let package = Package(
         ),
         // Seeded randomness and sizing for tests and simulations.
         .target(name: "TestSupport", dependencies: ["Simulator"]),
+        // A raw TCP peer that sends tests' misbehaving frames and handshakes to a validator.
+        .target(
+            name: "PeerTestSupport",
+            dependencies: [
+                "PeerNetwork", "BallastCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "BallastCryptoTests", dependencies: ["BallastCrypto", "Codec"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "BallastCrypto", "Codec", "TestSupport"]),
@@ -95,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "NodeTestSupport", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport",
+                "Node", "NodeTestSupport", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport", "PeerTestSupport", "PeerNetwork",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -114,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "NetworkTests",
             dependencies: [
-                "PeerNetwork", "BallastCrypto", "Codec",
+                "PeerNetwork", "PeerTestSupport", "BallastCrypto", "Codec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import BallastCrypto
 import NIOCore
+import PeerTestSupport
 import Testing
 
 @testable import PeerNetwork
