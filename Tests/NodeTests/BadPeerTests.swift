@@ -134,6 +134,13 @@ import Testing
         }
         #expect(peers == 3)
         #expect(cluster.dropReasons(target).count == attacks.count)
+
+        // A clean stop (SIGTERM) is quiet: no node logs an error on the way out.
+        cluster.stopAll()
+        for i in 0..<4 {
+            #expect(cluster.logLines(i, levels: ["error", "critical"]) == [], "node \(i)")
+            #expect(cluster.logLines(i, levels: ["notice"]).last?.hasSuffix("stopped") == true, "node \(i) did not stop cleanly")
+        }
     }
 
     struct PeerCount: Decodable { var peers: [String] }

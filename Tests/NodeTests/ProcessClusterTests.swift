@@ -77,10 +77,18 @@ final class ProcessCluster: @unchecked Sendable {
         }
     }
 
+    /// Node `i`'s log lines at `levels` (the second field of each line).
+    func logLines(_ i: Int, levels: Set<String>) -> [String] {
+        let log = (try? String(contentsOfFile: "\(root)/node\(i).log", encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            return fields.count > 1 && levels.contains(String(fields[1]))
+        }.map(String.init)
+    }
+
     /// The reasons node `i` logged for dropping a misbehaving peer connection (warnings), in order.
     func dropReasons(_ i: Int) -> [String] {
-        let log = (try? String(contentsOfFile: "\(root)/node\(i).log", encoding: .utf8)) ?? ""
-        return log.split(separator: "\n").filter { $0.contains("warning") && $0.contains("dropping peer connection") }.map { line in
+        logLines(i, levels: ["warning"]).filter { $0.contains("dropping peer connection") }.map { line in
             guard let r = line.range(of: "reason=") else { return String(line) }
             return String(line[r.upperBound...])
         }
