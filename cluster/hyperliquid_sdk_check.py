@@ -203,7 +203,7 @@ def main():
     expect("alice token ids", (balances["USDC"]["token"], balances["BTC"]["token"]), (0, 1))
     expect("alice portfolioMarginEnabled", spot_state["portfolioMarginEnabled"], True)
     ratio = spot_state["portfolioMarginRatio"]   # MR / V_liq rounded up to a ppm
-    expect("alice portfolioMarginRatio", D(ratio), (alice_mr / alice_value * 10**6).to_integral_value(rounding="ROUND_CEILING") / 10**6)
+    expect("alice portfolioMarginRatio", ratio, (alice_mr / alice_value * 10**6).to_integral_value(rounding="ROUND_CEILING") / 10**6)
 
     # --- bob: a standard account.
     bob_state = info.user_state(bob)
