@@ -53,13 +53,18 @@ public struct StoredTransaction: Equatable, Sendable {
     }
 }
 
-/// One event in an account's history (fill, funding payment, interest, liquidation,
-/// transfer), as the ledger's canonical bytes; `kind` lets a reader filter.
+/// One event in an account's history (fill, funding payment, liquidation, transfer, lending
+/// action). The store keeps it as bytes: the node writes the ledger's `AccountEvent` canonical
+/// encoding, and its kind tag in `kind` so a reader can filter without decoding.
 public struct HistoryEntry: Equatable, Sendable {
+    /// The account whose history holds the event.
     public var address: Address
     public var height: UInt64
+    /// The event's position among the block's events (unique within the block).
     public var sequence: Int
+    /// `AccountEvent.Kind` raw value.
     public var kind: UInt8
+    /// `AccountEvent` canonical bytes.
     public var bytes: [UInt8]
 
     public init(address: Address, height: UInt64, sequence: Int, kind: UInt8, bytes: [UInt8]) {
