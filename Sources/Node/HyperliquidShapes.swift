@@ -272,6 +272,9 @@ public struct HLFill: Encodable, Sendable, Equatable {
     /// Taker (true) or maker (false).
     public var crossed: Bool
     public var fee: String
+    /// Height x 2^32 + the trade's number in its block: both sides of a trade share it.
     public var tid: UInt64
     public var feeToken: String
+    /// The order's client id, when it had one.
+    public var cloid: String?
 }

@@ -63,9 +63,9 @@ public enum InfoAPI {
             let body = try await HTTPAPI.readBody(request, limit: maxBody)
             do {
                 let query = try decode(body)
-                let fills = try await userFillsIfAsked(query, runtime: runtime)
+                let history = try await historyIfNeeded(query, runtime: runtime)
                 let data = try await runtime.withLedger { ledger throws(InfoError) in
-                    try answer(query, ledger: ledger, fills: fills)
+                    try answer(query, ledger: ledger, history: history)
                 }
                 return Response(status: .ok, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -91,9 +91,9 @@ public enum InfoAPI {
         }
     }
 
-    /// The JSON answer to `request` from `ledger`'s state. `fills` are the user's fills for
-    /// `userFills` (read from the node's history beforehand), ignored otherwise.
-    public static func answer(_ request: InfoRequest, ledger: Ledger, fills: [HLFill] = []) throws(InfoError) -> Data {
+    /// The JSON answer to `request` from `ledger`'s state. `history` is the user's, read from the
+    /// node's store beforehand, for `userFills` and `clearinghouseState` (`cumFunding`).
+    public static func answer(_ request: InfoRequest, ledger: Ledger, history: InfoHistory = InfoHistory()) throws(InfoError) -> Data {
         let view = InfoView(ledger: ledger)
         switch request.type {
         case "meta":
@@ -113,7 +113,7 @@ public enum InfoAPI {
             return try encode(view.l2Book(coin))
         case "clearinghouseState":
             try mainDexOnly(request)
-            return try encode(view.clearinghouseState(try user(request)))
+            return try encode(view.clearinghouseState(try user(request), funding: history.funding))
         case "spotClearinghouseState":
             return try encode(view.spotClearinghouseState(try user(request)))
         case "openOrders":
@@ -124,7 +124,7 @@ public enum InfoAPI {
             return try encode(view.openOrders(try user(request), frontend: true))
         case "userFills":
             _ = try user(request)
-            return try encode(fills)
+            return try encode(history.fills)
         case "borrowLendUserState":
             return try encode(view.borrowLendUserState(try user(request)))
         case "borrowLendReserveState":
@@ -137,12 +137,11 @@ public enum InfoAPI {
         }
     }
 
-    /// The user's fills for a `userFills` request, newest first; empty for any other request.
-    static func userFillsIfAsked(_ request: InfoRequest, runtime: ValidatorRuntime) async throws -> [HLFill] {
-        guard request.type == "userFills" else { return [] }
-        _ = try user(request)
-        throw InfoError("not_available", "userFills needs the node's per-account fill history, which this node does not keep yet",
-                        status: .notImplemented)
+    /// The user's history digest for the queries that show history; empty for the others.
+    static func historyIfNeeded(_ request: InfoRequest, runtime: ValidatorRuntime) async throws -> InfoHistory {
+        guard request.type == "userFills" || request.type == "clearinghouseState" else { return InfoHistory() }
+        let address = try user(request)
+        return try await runtime.infoHistory(of: address)
     }
 
     static func user(_ request: InfoRequest) throws(InfoError) -> Address {
@@ -337,7 +336,7 @@ struct InfoView {
         return (try? risk?.ratePPM(marketShockPPM: genesis.risk.marketShockPpm)) ?? 0
     }
 
-    func clearinghouseState(_ user: Address) throws(InfoError) -> HLClearinghouseState {
+    func clearinghouseState(_ user: Address, funding: [MarketID: InfoHistory.FundingTotals] = [:]) throws(InfoError) -> HLClearinghouseState {
         let s = try summary(user)
         let own = s.mode == .portfolio ? s.portfolio : s.standard
         var positions: [HLAssetPosition] = []
@@ -353,13 +352,15 @@ struct InfoView {
             let rate = Int128(maintenanceRatePPM(m.base))
             let initial = try mulDiv(Int128(exact.magnitude), 2 * rate, scale * 1_000_000, .up)
             let liquidation = p.size > 0 ? p.liquidationPriceBelow : p.liquidationPriceAbove
-            let funding = HLCumulativeFunding(allTime: "0.0", sinceOpen: "0.0", sinceChange: "0.0")
+            let paid = funding[p.market] ?? InfoHistory.FundingTotals()
+            let cumulative = HLCumulativeFunding(allTime: catalog.usd(paid.allTime), sinceOpen: catalog.usd(paid.sinceOpen),
+                                                 sinceChange: catalog.usd(paid.sinceChange))
             positions.append(HLAssetPosition(type: "oneWay", position: HLPosition(
                 coin: catalog.coin(p.market), szi: catalog.amount(p.size, of: m.base), entryPx: catalog.price(p.entryPrice),
                 positionValue: catalog.price(value), unrealizedPnl: catalog.usd(p.unrealizedPnl),
                 returnOnEquity: HLNumber.ratio(Int128(p.unrealizedPnl), initial, scale: 6) ?? "0.0",
                 leverage: HLLeverage(type: "cross", value: m.maxLeverage), liquidationPx: OrNull(liquidation.map { catalog.price($0) }),
-                marginUsed: catalog.price(initial), maxLeverage: m.maxLeverage, cumFunding: funding)))
+                marginUsed: catalog.price(initial), maxLeverage: m.maxLeverage, cumFunding: cumulative)))
         }
         let summary = HLMarginSummary(
             accountValue: catalog.usd(own.liquidationValue), totalNtlPos: catalog.price(totalNotional),

@@ -29,8 +29,10 @@ import Testing
         var nonce = UInt64(Date().timeIntervalSince1970 * 1000)
         init(node: SingleNode) { self.node = node }
 
-        /// Submits every action of the round (signer, action), then waits for all of them; each must succeed.
-        func round(_ txs: [(SigningKey, Action)]) async throws {
+        /// Submits every action of the round (signer, action), then waits for all of them; each must
+        /// succeed. Returns the transaction ids.
+        @discardableResult
+        func round(_ txs: [(SigningKey, Action)]) async throws -> [Hash256] {
             var ids: [Hash256] = []
             for (key, action) in txs {
                 nonce += 1
@@ -42,6 +44,7 @@ import Testing
                 #expect(receipt.ok, "\(receipt)")
                 for order in receipt.orders { #expect(order.code == nil, "\(receipt)") }
             }
+            return ids
         }
     }
 
@@ -111,11 +114,11 @@ import Testing
         // alice: buys 0.1 BTC spot at 61,900 (paying 6,190 + 2.7855 fee, 1,190 and the fee borrowed
         // past her 5,000), then shorts 0.1 BTC-PERP at 62,100 (fee 2.7945, borrowed too): hedged.
         // bob: buys 0.02 BTC-PERP at 63,500 (fee 0.5715).
-        try await d.round([(alice, .placeOrders([Self.order(0, .buy, price: 61_900 * usdc, size: btc / 10)]))])
-        try await d.round([
+        let spotBuy = try await d.round([(alice, .placeOrders([Self.order(0, .buy, price: 61_900 * usdc, size: btc / 10)]))])[0]
+        let perpSell = try await d.round([
             (alice, .placeOrders([Self.order(3, .sell, price: 62_100 * usdc, size: btc / 10)])),
             (bob, .placeOrders([Self.order(3, .buy, price: 63_500 * usdc, size: btc / 50)])),
-        ])
+        ])[0]
 
         // Markets.
         let meta = try await Self.object(node, #"{"type":"meta"}"#)
@@ -251,6 +254,37 @@ import Testing
         #expect(btcReserve["totalSupplied"] == "0.1" && btcReserve["utilization"] == "0.0")
         #expect(btcReserve["oraclePx"] == "62000.0" && btcReserve["ltv"] == "0.5")
 
+        // Fills, newest first. Order ids: maker's 1...8, alice's 9 (spot) and 10 (perp), bob's 11.
+        let aliceFills = try #require(try await Self.array(node, #"{"type":"userFills","user":"\#(alice.address)"}"#) as? [[String: Any]])
+        #expect(aliceFills.map { $0["coin"] as? String } == ["BTC", "BTC/USDC"])
+        #expect(aliceFills.map { $0["px"] as? String } == ["62100.0", "61900.0"])
+        #expect(aliceFills.map { $0["sz"] as? String } == ["0.1", "0.1"])
+        #expect(aliceFills.map { $0["side"] as? String } == ["A", "B"])
+        #expect(aliceFills.map { $0["dir"] as? String } == ["Open Short", "Buy"])
+        #expect(aliceFills.map { $0["startPosition"] as? String } == ["0.0", "0.0"])
+        #expect(aliceFills.map { $0["fee"] as? String } == ["2.7945", "2.7855"])
+        #expect(aliceFills.map { $0["closedPnl"] as? String } == ["0.0", "0.0"])
+        #expect(aliceFills.map { $0["oid"] as? Int } == [10, 9])
+        #expect(aliceFills.map { $0["crossed"] as? Bool } == [true, true])
+        #expect(aliceFills.map { $0["hash"] as? String } == ["0x" + perpSell.hex, "0x" + spotBuy.hex])
+        #expect(aliceFills.map { $0["feeToken"] as? String } == ["USDC", "USDC"])
+        // maker: sold 0.02 of its 0.1 long to bob at 63,500 (bought at 62,100: +28 closed).
+        let makerFills = try #require(try await Self.array(node, #"{"type":"userFills","user":"\#(maker.address)"}"#) as? [[String: Any]])
+        #expect(makerFills.map { $0["dir"] as? String } == ["Close Long", "Open Long", "Sell"])
+        #expect(makerFills.map { $0["startPosition"] as? String } == ["0.1", "0.0", "2.0"])
+        #expect(makerFills.map { $0["closedPnl"] as? String } == ["28.0", "0.0", "0.0"])
+        #expect(makerFills.map { $0["fee"] as? String } == ["0.1905", "0.9315", "0.9285"])
+        #expect(makerFills.map { $0["oid"] as? Int } == [8, 4, 1])
+        #expect(makerFills.map { $0["crossed"] as? Bool } == [false, false, false])
+        // Both sides of a trade share its tid.
+        #expect(makerFills[1]["tid"] as? Int == aliceFills[0]["tid"] as? Int)
+        #expect(makerFills[2]["tid"] as? Int == aliceFills[1]["tid"] as? Int)
+        #expect(makerFills[0]["tid"] as? Int != makerFills[1]["tid"] as? Int)
+        let makerState = try await Self.object(node, #"{"type":"clearinghouseState","user":"\#(maker.address)"}"#)
+        let makerPosition = try #require((makerState["assetPositions"] as? [[String: Any]])?.first?["position"] as? [String: Any])
+        #expect(makerPosition["szi"] as? String == "0.08" && makerPosition["entryPx"] as? String == "62100.0")
+        #expect(makerPosition["cumFunding"] as? [String: String] == ["allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"])
+
         // An address that never appeared is an empty account, not an error.
         let nobody = try await Self.object(node, #"{"type":"clearinghouseState","user":"0x\#(String(repeating: "0", count: 40))"}"#)
         #expect((nobody["assetPositions"] as? [Any])?.isEmpty == true)
@@ -296,6 +330,34 @@ import Testing
             throw error
         }
         await node.stop()
+    }
+
+    /// cumFunding from a history: all of a market's funding, since the fill that opened the
+    /// position (from flat or across zero), and since the last fill.
+    @Test func fundingTotalsFromHistory() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json")
+        let genesis = try NodeHome.parseGenesis([UInt8](try Data(contentsOf: url)), source: "genesis/testnet.json")
+        let me = try SingleNode.key("me").address, other = try SingleNode.key("other").address
+        func fill(_ height: UInt64, _ side: Side, _ size: Int64, from start: Int64) -> AccountEvent {
+            AccountEvent(address: me, height: height, timeMs: Int64(height) * 1000, txIndex: 0, detail: .fill(FillEvent(
+                market: 3, orderId: height, cloid: nil, side: side, price: 62_000_000_000, size: size, quote: 0, fee: 1,
+                closedPnl: 0, taker: true, counterparty: other, startPosition: start, tradeIndex: 0)))
+        }
+        func funding(_ height: UInt64, _ amount: Int64, market: MarketID = 3) -> AccountEvent {
+            AccountEvent(address: me, height: height, timeMs: Int64(height) * 1000, txIndex: nil, detail: .funding(FundingEvent(
+                market: market, amount: amount, positionSize: 1, oraclePrice: 62_000_000_000, rate: 0)))
+        }
+        // Oldest to newest: long 1, paid 5, flipped to short 1 (opens), received 2, added 1 short
+        // (a change), paid 3; ETH-PERP funding apart. The history API gives them newest first.
+        let events = [fill(1, .buy, 100, from: 0), funding(2, -5_000_000), fill(3, .sell, 200, from: 100), funding(4, 2_000_000),
+                      fill(5, .sell, 100, from: -100), funding(6, -3_000_000), funding(7, -4_000_000, market: 4)]
+        let history = InfoHistory(events: events.reversed(), genesis: genesis) { h, i in "0x\(h)-\(i)" }
+        #expect(history.funding[3] == InfoHistory.FundingTotals(allTime: 6_000_000, sinceOpen: 1_000_000, sinceChange: 3_000_000))
+        #expect(history.funding[4] == InfoHistory.FundingTotals(allTime: 4_000_000, sinceOpen: 4_000_000, sinceChange: 4_000_000))
+        #expect(history.fills.map(\.dir) == ["Open Short", "Long > Short", "Open Long"])
+        #expect(history.fills.map(\.hash) == ["0x5-0", "0x3-0", "0x1-0"])
+        #expect(history.fills.map(\.tid) == [5 << 32, 3 << 32, 1 << 32])
     }
 
     @Test func decimalStringsAreExact() {
