@@ -100,8 +100,8 @@ def main():
         order(3, "buy", 60000, "0.02"), order(3, "sell", 63500, "0.03"),
     ]
     tx("maker", "json", json.dumps({"type": "order", "orders": resting}))
-    tx("alice", "order", "--market", "0", "--side", "buy", "--price", str(61900 * USDC), "--size", str(BTC // 10))
-    tx("alice", "order", "--market", "3", "--side", "sell", "--price", str(62100 * USDC), "--size", str(BTC // 10))
+    spot_buy = tx("alice", "order", "--market", "0", "--side", "buy", "--price", str(61900 * USDC), "--size", str(BTC // 10))
+    perp_sell = tx("alice", "order", "--market", "3", "--side", "sell", "--price", str(62100 * USDC), "--size", str(BTC // 10))
     tx("bob", "order", "--market", "3", "--side", "buy", "--price", str(63500 * USDC), "--size", str(2 * BTC // 100))
 
     # --- By hand.
@@ -227,6 +227,23 @@ def main():
         ("BTC", "B", D(61000), D("0.05")), ("BTC/USDC", "B", D(61500), D("0.05")), ("BTC/USDC", "A", D(62600), D("0.2"))])
     frontend = info.frontend_open_orders(maker)
     expect("frontend tif", {o["tif"] for o in frontend}, {"Gtc"})
+
+    # --- Fills, newest first (order ids: maker 1..8, alice 9 and 10, bob 11).
+    fills = info.user_fills(alice)
+    expect("alice fills", [(f["coin"], f["side"], D(f["px"]), D(f["sz"]), f["dir"], D(f["startPosition"]), f["oid"], f["crossed"])
+                           for f in fills],
+           [("BTC", "A", short_px, size, "Open Short", D(0), 10, True), ("BTC/USDC", "B", spot_px, size, "Buy", D(0), 9, True)])
+    expect("alice fees", [D(f["fee"]) for f in fills], [size * short_px * TAKER, size * spot_px * TAKER])
+    expect("alice closedPnl", [D(f["closedPnl"]) for f in fills], [D(0), D(0)])
+    expect("alice fill hashes", [f["hash"] for f in fills], [perp_sell["txId"], spot_buy["txId"]])
+    maker_fills = info.user_fills(maker)
+    expect("maker fill dirs", [f["dir"] for f in maker_fills], ["Close Long", "Open Long", "Sell"])
+    expect("maker closedPnl", [D(f["closedPnl"]) for f in maker_fills], [bob_size * (bob_px - short_px), D(0), D(0)])
+    expect("maker fees", [D(f["fee"]) for f in maker_fills],
+           [bob_size * bob_px * MAKER, size * short_px * MAKER, size * spot_px * MAKER])
+    expect("maker startPosition", [D(f["startPosition"]) for f in maker_fills], [size, D(0), D(2)])
+    expect("one trade, one tid", maker_fills[1]["tid"], fills[0]["tid"])
+    expect("maker entryPx", info.user_state(maker)["assetPositions"][0]["position"]["entryPx"], short_px)
 
     # --- Borrow and lend, through the SDK's raw post.
     lend = info.post("/info", {"type": "borrowLendUserState", "user": alice})
