@@ -200,6 +200,7 @@ def main():
     expect("alice USDC borrowed", balances["USDC"]["borrowed"], alice_borrowed)
     expect("alice BTC total", balances["BTC"]["total"], size)
     expect("alice BTC supplied", balances["BTC"]["supplied"], size)
+    expect("alice BTC entryNtl", balances["BTC"]["entryNtl"], size * spot_px)
     expect("alice token ids", (balances["USDC"]["token"], balances["BTC"]["token"]), (0, 1))
     expect("alice portfolioMarginEnabled", spot_state["portfolioMarginEnabled"], True)
     ratio = spot_state["portfolioMarginRatio"]   # MR / V_liq rounded up to a ppm
@@ -225,6 +226,7 @@ def main():
     expect("maker orders", [(o["coin"], o["side"], D(o["limitPx"]), D(o["sz"])) for o in orders], [
         ("BTC", "A", D(63500), D("0.01")), ("BTC", "B", D(60000), D("0.02")), ("BTC", "B", D(60000), D("0.02")),
         ("BTC", "B", D(61000), D("0.05")), ("BTC/USDC", "B", D(61500), D("0.05")), ("BTC/USDC", "A", D(62600), D("0.2"))])
+    expect("maker origSz", [D(o["origSz"]) for o in orders], [D("0.03"), D("0.02"), D("0.02"), D("0.05"), D("0.05"), D("0.2")])
     frontend = info.frontend_open_orders(maker)
     expect("frontend tif", {o["tif"] for o in frontend}, {"Gtc"})
 

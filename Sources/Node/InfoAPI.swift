@@ -92,7 +92,7 @@ public enum InfoAPI {
     }
 
     /// The JSON answer to `request` from `ledger`'s state. `history` is the user's, read from the
-    /// node's store beforehand, for `userFills` and `clearinghouseState` (`cumFunding`).
+    /// node's store beforehand, for `userFills`, `cumFunding`, `entryNtl` and `origSz`.
     public static func answer(_ request: InfoRequest, ledger: Ledger, history: InfoHistory = InfoHistory()) throws(InfoError) -> Data {
         let view = InfoView(ledger: ledger)
         switch request.type {
@@ -115,13 +115,13 @@ public enum InfoAPI {
             try mainDexOnly(request)
             return try encode(view.clearinghouseState(try user(request), funding: history.funding))
         case "spotClearinghouseState":
-            return try encode(view.spotClearinghouseState(try user(request)))
+            return try encode(view.spotClearinghouseState(try user(request), history: history))
         case "openOrders":
             try mainDexOnly(request)
-            return try encode(view.openOrders(try user(request), frontend: false))
+            return try encode(view.openOrders(try user(request), frontend: false, filled: history.filled))
         case "frontendOpenOrders":
             try mainDexOnly(request)
-            return try encode(view.openOrders(try user(request), frontend: true))
+            return try encode(view.openOrders(try user(request), frontend: true, filled: history.filled))
         case "userFills":
             _ = try user(request)
             return try encode(history.fills)
@@ -137,9 +137,12 @@ public enum InfoAPI {
         }
     }
 
+    /// The queries that show something of the account's history.
+    static let historyTypes: Set<String> = ["userFills", "clearinghouseState", "spotClearinghouseState", "openOrders", "frontendOpenOrders"]
+
     /// The user's history digest for the queries that show history; empty for the others.
     static func historyIfNeeded(_ request: InfoRequest, runtime: ValidatorRuntime) async throws -> InfoHistory {
-        guard request.type == "userFills" || request.type == "clearinghouseState" else { return InfoHistory() }
+        guard historyTypes.contains(request.type) else { return InfoHistory() }
         let address = try user(request)
         return try await runtime.infoHistory(of: address)
     }
@@ -377,13 +380,13 @@ struct InfoView {
         return max(0, min(usdc, own.slack - s.reservedMargin))
     }
 
-    func spotClearinghouseState(_ user: Address) throws(InfoError) -> HLSpotClearinghouseState {
+    func spotClearinghouseState(_ user: Address, history: InfoHistory = InfoHistory()) throws(InfoError) -> HLSpotClearinghouseState {
         let s = try summary(user)
         let balances = s.balances.map { b in
             HLSpotBalance(coin: b.symbol, token: Int(b.asset), total: catalog.amount(b.net, of: b.asset),
                           // Ballast reserves margin for orders, in USDC, not amounts of a token.
                           hold: b.asset == 0 ? catalog.usd(s.reservedMargin) : catalog.amount(0, of: b.asset),
-                          entryNtl: "0.0", supplied: catalog.amount(b.supplied, of: b.asset),
+                          entryNtl: catalog.price(history.spotCost[b.asset]?.entryNotional(held: b.net) ?? 0), supplied: catalog.amount(b.supplied, of: b.asset),
                           borrowed: catalog.amount(b.borrowed, of: b.asset),
                           ltv: catalog.ppm(genesis.assets[Int(b.asset)].ltvPpm))
         }
@@ -394,14 +397,16 @@ struct InfoView {
             tokenToAvailableAfterMaintenance: [HLPair(0, catalog.usd(max(0, p.liquidationValue - p.maintenance)))])
     }
 
-    func openOrders(_ user: Address, frontend: Bool) throws(InfoError) -> [HLOpenOrder] {
+    /// `filled` is how much of each order has filled (from the history), for `origSz`.
+    func openOrders(_ user: Address, frontend: Bool, filled: [OrderID: Int64] = [:]) throws(InfoError) -> [HLOpenOrder] {
         var out: [HLOpenOrder] = []
         for (m, book) in ledger.config.genesis.markets.indices.compactMap({ i in ledger.book(MarketID(i)).map { (MarketID(i), $0) } }) {
             let base = catalog.market(m).base
             for o in book.orders(owner: user).sorted(by: { $0.id > $1.id }) {
-                let size = catalog.amount(o.size, of: base)
+                let original = o.size.addingReportingOverflow(filled[o.id] ?? 0).partialValue
                 var order = HLOpenOrder(coin: catalog.coin(m), side: o.side == .buy ? "B" : "A", limitPx: catalog.price(o.price),
-                                        sz: size, oid: o.id, timestamp: 0, origSz: size, cloid: o.clientID.map { "0x" + $0.hex })
+                                        sz: catalog.amount(o.size, of: base), oid: o.id, timestamp: 0,
+                                        origSz: catalog.amount(original, of: base), cloid: o.clientID.map { "0x" + $0.hex })
                 if frontend {
                     order.orderType = "Limit"
                     order.tif = o.timeInForce == .gtc ? "Gtc" : o.timeInForce == .ioc ? "Ioc" : "Alo"

@@ -2,12 +2,17 @@ import BallastCrypto
 import Ledger
 
 /// What `POST /info` takes from an account's stored history (not from the ledger's state):
-/// its fills (`userFills`) and the funding each perp position paid (`cumFunding`).
+/// its fills (`userFills`), the funding each perp position paid (`cumFunding`), how much of each
+/// order has filled (`origSz`) and what its spot holdings cost (`entryNtl`).
 public struct InfoHistory: Sendable {
     /// Newest first, at most `InfoHistory.maxFills`.
     public var fills: [HLFill] = []
     /// Funding paid (positive) or received, USDC base units, per perp market.
     public var funding: [MarketID: FundingTotals] = [:]
+    /// Base units filled per order id (ids are unique chain-wide).
+    public var filled: [OrderID: Int64] = [:]
+    /// Per spot base asset: the amount bought through fills still held, and the USDC it cost.
+    public var spotCost: [AssetID: SpotCost] = [:]
 
     /// Most fills `userFills` answers, as Hyperliquid.
     public static let maxFills = 2_000
@@ -29,6 +34,36 @@ public struct InfoHistory: Sendable {
         }
     }
 
+    /// Average cost of a spot holding: `amount` base units that cost `cost` USDC base units.
+    /// Units that came in other than by a fill (a transfer, a borrow) cost nothing; units that
+    /// leave (a sale, a transfer) take their average share of the cost with them.
+    public struct SpotCost: Sendable, Equatable {
+        public var amount: Int64 = 0
+        public var cost: Int128 = 0
+
+        public init(amount: Int64 = 0, cost: Int128 = 0) {
+            self.amount = amount
+            self.cost = cost
+        }
+
+        /// The holding is now `held` units: fewer keep their share of the cost (the average), more
+        /// came in at no cost.
+        mutating func resync(to held: Int64) {
+            let now = max(0, held)
+            if now < amount {
+                cost = (try? Int128.mulDiv(cost, Int128(now), Int128(amount), rounding: .down)) ?? 0
+            }
+            amount = now
+        }
+
+        /// The cost of the `held` units the account has now.
+        public func entryNotional(held: Int64) -> Int128 {
+            var now = self
+            now.resync(to: held)
+            return now.cost
+        }
+    }
+
     public init() {}
 
     /// The digest of `events` (newest first, as the history API gives them). `transactionID`
@@ -36,12 +71,14 @@ public struct InfoHistory: Sendable {
     public init(events: [AccountEvent], genesis: Genesis, transactionID: (UInt64, UInt32) -> String?) {
         let catalog = HLCatalog(genesis)
         var changed = Set<MarketID>(), opened = Set<MarketID>()
+        // Funding, fills and order totals: newest first.
         for event in events {
             switch event.detail {
             case .fill(let f):
                 if fills.count < InfoHistory.maxFills {
                     fills.append(InfoHistory.fill(f, event: event, catalog: catalog, transactionID: transactionID))
                 }
+                filled[f.orderId] = (filled[f.orderId] ?? 0).addingReportingOverflow(f.size).partialValue
                 guard catalog.market(f.market).kind == .perp else { break }
                 changed.insert(f.market)
                 // Scanning newest first, the first fill that started from flat or flipped the
@@ -61,6 +98,20 @@ public struct InfoHistory: Sendable {
             case .transfer, .supply, .withdraw, .borrow, .repay:
                 break
             }
+        }
+        // Spot cost, oldest first: buys add what they paid, sales and outflows keep the average.
+        for event in events.reversed() {
+            guard case .fill(let f) = event.detail, catalog.market(f.market).kind == .spot else { continue }
+            let base = catalog.market(f.market).base
+            var c = spotCost[base] ?? SpotCost()
+            c.resync(to: f.startPosition)
+            if f.side == .buy {
+                c.amount = c.amount.addingReportingOverflow(f.size).partialValue
+                c.cost += Int128(f.quote)
+            } else {
+                c.resync(to: c.amount - min(c.amount, f.size))
+            }
+            spotCost[base] = c
         }
     }
 

@@ -215,6 +215,7 @@ import Testing
         #expect(balances.map { $0["supplied"] as? String } == ["0.0", "0.1"])
         #expect(balances.map { $0["hold"] as? String } == ["0.0", "0.0"])
         #expect(balances.map { $0["ltv"] as? String } == ["1.0", "0.5"])
+        #expect(balances.map { $0["entryNtl"] as? String } == ["0.0", "6190.0"])   // the USDC her 0.1 BTC cost
         #expect(spot["portfolioMarginEnabled"] as? Bool == true)
         #expect(spot["portfolioMarginRatio"] as? String == "0.003989")   // 20 / 5,014.42, rounded up to a ppm
         #expect((spot["tokenToAvailableAfterMaintenance"] as? [[Any]])?.first?.last as? String == "4994.42")
@@ -227,6 +228,7 @@ import Testing
         #expect(rows.map { $0["side"] as? String } == ["A", "B", "B", "B", "B", "A"])
         #expect(rows.map { $0["limitPx"] as? String } == ["63500.0", "60000.0", "60000.0", "61000.0", "61500.0", "62600.0"])
         #expect(rows.map { $0["sz"] as? String } == ["0.01", "0.02", "0.02", "0.05", "0.05", "0.2"])
+        #expect(rows.map { $0["origSz"] as? String } == ["0.03", "0.02", "0.02", "0.05", "0.05", "0.2"])   // bob took 0.02 of 8
         let frontend = try #require(try await Self.array(node, #"{"type":"frontendOpenOrders","user":"\#(maker.address)"}"#) as? [[String: Any]])
         #expect(frontend.count == 6)
         #expect(frontend[0]["tif"] as? String == "Gtc" && frontend[0]["orderType"] as? String == "Limit")
@@ -358,6 +360,22 @@ import Testing
         #expect(history.fills.map(\.dir) == ["Open Short", "Long > Short", "Open Long"])
         #expect(history.fills.map(\.hash) == ["0x5-0", "0x3-0", "0x1-0"])
         #expect(history.fills.map(\.tid) == [5 << 32, 3 << 32, 1 << 32])
+        #expect(history.filled == [1: 100, 3: 200, 5: 100])
+
+        // Spot cost, average: bought 100 units for 6,000, 50 more came in by transfer (at no
+        // cost), sold 50 of the 150: 100 left cost 4,000; if 40 are held now, 1,600.
+        func spot(_ height: UInt64, _ side: Side, _ size: Int64, quote: Int64, from start: Int64) -> AccountEvent {
+            AccountEvent(address: me, height: height, timeMs: 0, txIndex: 0, detail: .fill(FillEvent(
+                market: 0, orderId: height, cloid: nil, side: side, price: 1, size: size, quote: quote, fee: 0,
+                closedPnl: 0, taker: true, counterparty: other, startPosition: start, tradeIndex: 1)))
+        }
+        let spotHistory = InfoHistory(events: [spot(2, .sell, 50, quote: 3_500, from: 150), spot(1, .buy, 100, quote: 6_000, from: 0)],
+                                      genesis: genesis) { _, _ in nil }
+        let cost = try #require(spotHistory.spotCost[1])
+        #expect(cost == InfoHistory.SpotCost(amount: 100, cost: 4_000))
+        #expect(cost.entryNotional(held: 100) == 4_000 && cost.entryNotional(held: 40) == 1_600 && cost.entryNotional(held: -5) == 0)
+        #expect(spotHistory.fills.map(\.dir) == ["Sell", "Buy"])
+        #expect(spotHistory.fills.map(\.hash) == ["0x" + String(repeating: "0", count: 64), "0x" + String(repeating: "0", count: 64)])
     }
 
     @Test func decimalStringsAreExact() {
