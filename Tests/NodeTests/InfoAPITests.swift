@@ -337,9 +337,7 @@ import Testing
     /// cumFunding from a history: all of a market's funding, since the fill that opened the
     /// position (from flat or across zero), and since the last fill.
     @Test func fundingTotalsFromHistory() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json")
-        let genesis = try NodeHome.parseGenesis([UInt8](try Data(contentsOf: url)), source: "genesis/testnet.json")
+        let genesis = try SingleNode.testnetGenesis()
         let me = try SingleNode.key("me").address, other = try SingleNode.key("other").address
         func fill(_ height: UInt64, _ side: Side, _ size: Int64, from start: Int64) -> AccountEvent {
             AccountEvent(address: me, height: height, timeMs: Int64(height) * 1000, txIndex: 0, detail: .fill(FillEvent(
