@@ -3,7 +3,8 @@ import BallastCrypto
 @testable import Ledger
 
 /// The end-of-block backstop cancels a candidate's resting orders first and takes the account
-/// over only if it is still below 2/3 MR without them.
+/// over only if it is still below 2/3 MR without them; `liquidate` likewise decides between steps
+/// and a whole takeover on the account without its orders.
 @Suite struct BackstopTests {
     typealias C = TestChain
 
@@ -42,6 +43,27 @@ import BallastCrypto
         let s = try chain.summary(target)
         #expect(s.standard.liquidationValue == C.usd(5_721) && s.standard.maintenance == C.usd(7_875))
         #expect(s.health == "liquidatable")
+        chain.checkInvariants()
+    }
+
+    @Test func liquidateDecidesStepsOrWholeAfterCancellingTheTargetsOrders() throws {
+        var chain = try TestChain()
+        let (target, _) = Self.shortWithBid(&chain)
+        let liquidator = chain.trader("liquidator", usdc: 100_000)
+        // Oracle 63,000 and the liquidation in one block: with its bid the target is below 2/3 MR
+        // (everything at once), without it only liquidatable (20% steps).
+        let txs = (0..<4).map { chain.tx(C.validator($0), .oraclePrices([OraclePrice(asset: C.btc, price: C.usd(63_000))])) }
+            + [chain.tx(liquidator, .liquidate(target: target.address))]
+        let result = chain.block(txs)
+        #expect(result.receipts[4].succeeded)
+        guard case .liquidation(let l) = try #require(result.events.first).detail else { Issue.record("no liquidation event"); return }
+        #expect(!l.whole && l.positions.count == 1)
+        let left = chain.ledger.account(target.address).position(C.btcPerp).size
+        #expect(left < 0 && left > -10 * C.oneBTC && l.positions[0].size == -10 * C.oneBTC - left)
+        #expect(l.positions[0].price == C.usd(63_000))
+        #expect(chain.ledger.account(target.address).openOrders == 0)
+        let s = try chain.summary(target)
+        #expect(s.standard.ratioPpm <= 800_000)
         chain.checkInvariants()
     }
 
