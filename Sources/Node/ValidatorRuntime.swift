@@ -437,7 +437,8 @@ public actor ValidatorRuntime {
                     },
                     history: result.events.enumerated().map { sequence, event in
                         HistoryEntry(address: event.address, height: block.height, sequence: sequence,
-                                     kind: event.kind.rawValue, bytes: event.canonicalBytes)
+                                     kind: event.kind.rawValue, bytes: event.canonicalBytes,
+                                     txId: event.txIndex.flatMap { Int($0) < ids.count ? ids[Int($0)] : nil })
                     })
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
@@ -559,7 +560,8 @@ public actor ValidatorRuntime {
         let page = entries.prefix(limit)
         let events = try page.map { try AccountEvent(canonicalBytes: $0.bytes) }
         let next = entries.count > limit ? page.last.map { HistoryCursor(height: $0.height, sequence: $0.sequence) } : nil
-        return HistoryPage(address: address, events: events, next: next?.description)
+        return HistoryPage(address: address, events: events, txIds: page.map { $0.txId.map { "0x" + $0.hex } },
+                           next: next?.description)
     }
 
     /// Wall-clock milliseconds: the only clock consensus sees, passed in as an input.
@@ -594,11 +596,15 @@ public struct HistoryCursor: Sendable, Equatable, CustomStringConvertible {
 public struct HistoryPage: Codable, Sendable, Equatable {
     public var address: Address
     public var events: [AccountEvent]
+    /// `txIds[i]`: the id (`0x` + 64 hex digits) of the transaction that produced `events[i]`,
+    /// nil for block steps (funding settlement, backstop takeovers).
+    public var txIds: [String?]
     public var next: String?
 
-    public init(address: Address, events: [AccountEvent], next: String?) {
+    public init(address: Address, events: [AccountEvent], txIds: [String?], next: String?) {
         self.address = address
         self.events = events
+        self.txIds = txIds
         self.next = next
     }
 }
