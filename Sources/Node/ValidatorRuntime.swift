@@ -80,8 +80,6 @@ public struct ReceiptRecord: Codable, Sendable, Equatable {
 /// the replica returns them, and a `persist` is on disk before the next effect.
 public actor ValidatorRuntime {
     public let config: NodeConfig
-    /// The chain's genesis without its initial balances: those live in the ledger,
-    /// and a genesis funding a million accounts need not be held twice.
     public let genesis: Genesis
     public let key: SigningKey
     let store: NodeStore
@@ -144,9 +142,7 @@ public actor ValidatorRuntime {
         self.crashPoint = crashPoint
         self.signedMessageLog = signedMessageLog
         self.metrics = metrics
-        var kept = genesis
-        kept.balances = []
-        self.genesis = kept
+        self.genesis = genesis
         self.key = key
         self.store = store
         self.transport = transport
