@@ -67,7 +67,15 @@ let package = Package(
             ]
         ),
         // Local multi-validator testnets: keys, genesis and homes, node processes, status.
-        .target(name: "Cluster", dependencies: ["BallastCrypto", "Ledger", "Node", "Wallet"]),
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "BallastCrypto", "Codec", "Ledger", "Node", "Simulator", "Wallet", "WalletClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
@@ -111,7 +119,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto"]),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "WalletClient", "Wallet",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
         .testTarget(
             name: "WalletClientTests",
