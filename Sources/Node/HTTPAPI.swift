@@ -279,6 +279,8 @@ public enum HTTPAPI {
             }
             return jsonResponse(view)
         }
+
+        InfoAPI.register(on: router, runtime: runtime, maxBody: maxBody)   // Hyperliquid's POST /info
         return router
     }
 

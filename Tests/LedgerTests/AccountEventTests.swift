@@ -156,14 +156,7 @@ import Codec
         #expect(result.events[0].detail == result.events[1].detail)
         guard case .liquidation(let l) = result.events[0].detail else { Issue.record("not a liquidation"); return }
         // Five 20% steps at mark 61,000: 10 -> 3.2768 BTC; the closed part realizes 61,000 - 62,000 per BTC.
-        let sizes: [Int64] = [1_000_000_000, 800_000_000, 640_000_000, 512_000_000, 409_600_000, 327_680_000]
-        var bonus: Int64 = 0, fee: Int64 = 0
-        for (a, b) in zip(sizes, sizes.dropFirst()) {
-            let mr = { (size: Int64) in (Int128(size) * 61_000_000_000 * 12_500 + 100_000_000 * 1_000_000 - 1) / (100_000_000 * 1_000_000) }
-            let released = Int64(mr(a) - mr(b))
-            bonus += released * 4 / 10
-            fee += released / 10
-        }
+        let (_, bonus, fee) = LedgerWorkedExampleTests.partialLiquidationSteps()
         #expect(l == LiquidationEvent(
             liquidated: target.address, liquidator: liquidator.address, byBackstop: false, whole: false,
             positions: [.init(market: C.btcPerp, size: 672_320_000, price: C.usd(61_000))], balances: [],

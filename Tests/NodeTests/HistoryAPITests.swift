@@ -28,7 +28,7 @@ import Testing
         let maker = try SingleNode.key("history-maker"), taker = try SingleNode.key("history-taker")
         var nonce = UInt64(Date().timeIntervalSince1970 * 1000)
 
-        /// Submits `action` signed by `key` and waits for its receipt.
+        /// Submits `action` signed by `key` and waits for its receipt (its `txId` names the transaction).
         func run(_ key: SigningKey, _ action: Action) async throws -> ReceiptRecord {
             nonce += 1
             let tx = Transaction(chainID: "ballast-testnet-1", signer: key.publicKey, nonce: nonce, action: action).signed(with: key)
@@ -60,6 +60,7 @@ import Testing
         #expect(all.events.map(\.kind) == [.fill, .transfer])
         #expect(all.events.map(\.height) == [take.height, funded.height])
         #expect(all.events.map(\.txIndex) == [UInt32(take.index), UInt32(funded.index)])
+        #expect(all.txIds == [take.txId, funded.txId])
         // 0.1 BTC at 62,000: notional 6,200 USDC, taker fee 450 ppm = 2.79 USDC.
         #expect(all.events[0].detail == .fill(FillEvent(
             market: 3, orderId: try #require(take.orders.first?.orderId), cloid: nil, side: .buy, price: 62_000 * Self.usdc,

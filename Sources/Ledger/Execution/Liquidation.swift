@@ -98,7 +98,9 @@ extension Ledger {
         let start = try requirement(target)
         guard start.isLiquidatable else { throw .targetHealthy(pmrPpm: start.ratioPPM) }
         try cancelEverything(target)
-        let whole = start.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator)
+        // Everything at once or in steps is decided on the account as it is taken over, without
+        // its orders (their cancellation can move the mark).
+        let whole = belowTakeoverLine(target)
         var tally = LiquidationEvent(liquidated: target, liquidator: liquidator, byBackstop: false, whole: whole)
         var steps = 0
         while true {
@@ -189,8 +191,17 @@ extension Ledger {
         pools[0] = pool
     }
 
+    /// Whether the account at `address` is below the whole-takeover line (V_liq < 2/3 MR, with
+    /// a requirement), in its own mode.
+    func belowTakeoverLine(_ address: Address) -> Bool {
+        let r = config.genesis.risk
+        guard let req = try? requirement(address), req.maintenance > 0 else { return false }
+        return req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator)
+    }
+
     /// End of block: the backstop takes over whole every account with V_liq < 2/3 MR, lowest
-    /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`.
+    /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`. Each candidate's resting
+    /// orders are cancelled first and the account checked again without them (`runBackstop`).
     mutating func runBackstop(recheck: [Address]) -> [Address] {
         let r = config.genesis.risk
         var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
@@ -207,12 +218,22 @@ extension Ledger {
             return l != rr ? l < rr : x.address < y.address
         }
         var taken: [Address] = []
-        for c in candidates.prefix(Int(r.backstopMaxPerBlock)) {
+        for c in candidates where taken.count < Int(r.backstopMaxPerBlock) {
+            // Earlier takeovers (cancelled orders move marks, bankruptcies the USDC index) may
+            // have changed this account's health since the list was made: check it again.
+            guard belowTakeoverLine(c.address) else { continue }
             beginTransaction()
             do {
-                try backstopTakeover(c.address)
+                // As in a liquidation, the account's resting orders go first. They can hold the
+                // mark against it (a resting bid above the oracle raises the mark a short is
+                // valued at), so it is checked once more without them: only an account still
+                // below 2/3 MR is taken over. The cancellations stand either way.
+                try cancelEverything(c.address)
+                if belowTakeoverLine(c.address) {
+                    try backstopTakeover(c.address)
+                    taken.append(c.address)
+                }
                 commitTransaction()
-                taken.append(c.address)
             } catch {
                 rollbackTransaction()
             }
