@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // libsodium, found through pkg-config; Debian's libsodium-dev provides it.
@@ -65,7 +66,17 @@ let package = Package(
             ]
         ),
         // Local multi-validator testnets: keys, genesis and homes, node processes, status.
-        .target(name: "Cluster", dependencies: ["BallastCrypto", "Ledger", "Node", "Wallet"]),
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "BallastCrypto", "Codec", "Ledger", "Node", "Storage", "Wallet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
@@ -99,7 +110,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Storage", "Wallet"]),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
         .testTarget(
             name: "WalletClientTests",
