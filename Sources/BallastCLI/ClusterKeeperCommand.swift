@@ -39,12 +39,12 @@ extension ClusterCommand {
                 let keeper = Cluster.Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: watched)
                 if fund > 0 { try await keeper.fund(usdc: Int64(fund) * 1_000_000) }
                 print("keeper \(keeper.key.address) watching \(watched.count) accounts every \(interval) s (Ctrl-C stops)")
-                fflush(stdout)
+                fflush(nil)
                 let task = Task {
                     await keeper.run(interval: .milliseconds(Int64(interval * 1000)),
                                      until: duration.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }) { line in
                         print(line)
-                        fflush(stdout)
+                        fflush(nil)
                     }
                 }
                 stop.onStop { task.cancel() }

@@ -21,8 +21,10 @@ public final class ClusterConnection: Sendable {
     /// Connections to every node of the cluster at `layout`, on one event loop thread.
     public init(layout: ClusterLayout, connectionsPerNode: Int = 4) throws {
         self.layout = layout
-        manifest = try ClusterManifest.load(layout)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let manifest = try ClusterManifest.load(layout)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.manifest = manifest
+        self.group = group
         clients = (0..<manifest.validators).map {
             PipelinedHTTPClient(host: "127.0.0.1", port: manifest.rpcBasePort + $0, connections: connectionsPerNode, group: group)
         }

@@ -24,6 +24,13 @@ public enum ClusterVerifier {
         /// The nodes whose value differs from the majority's.
         public var nodes: [Int]
 
+        public init(height: UInt64, field: String, values: [String], nodes: [Int]) {
+            self.height = height
+            self.field = field
+            self.values = values
+            self.nodes = nodes
+        }
+
         public var description: String {
             let majority = values.indices.first { !nodes.contains($0) }.map { values[$0] } ?? "?"
             return "height \(height): \(field) of node\(nodes.count == 1 ? "" : "s") \(nodes.map(String.init).joined(separator: ", ")) "

@@ -37,7 +37,7 @@ public struct LoadOptions: Sendable {
     public var presign = false
     /// Transactions signed ahead at `--rate max` (a fixed rate signs rate x duration).
     public var presignCount = 200_000
-    /// At `--rate max`: most transactions sent and not yet committed.
+    /// At `--rate max`: most transactions sent and not yet committed (and at most 40 per account).
     public var maxInFlight = 3_000
     /// Seconds to wait after the load for the last transactions to commit.
     public var drainSeconds = 15.0
@@ -188,7 +188,8 @@ public final class LoadGenerator: Sendable {
         }).write(connection.layout)
         let fundingSeconds = seconds(ContinuousClock.now - fundingStart)
 
-        var mix = LoadMix(assets: params.assets, markets: params.markets, accounts: options.accounts, seed: options.seed)
+        var mix = LoadMix(assets: params.assets, markets: params.markets, accounts: options.accounts, seed: options.seed,
+                          clientIDBase: UInt64(Date().timeIntervalSince1970 * 1000) << 20)
         if let marks = try? await connection.marks(), marks.count == mix.marks.count { mix.marks = marks }
         var nonces = Array(repeating: NonceClock(), count: options.accounts)
         let chainID = params.chainId
@@ -225,7 +226,8 @@ public final class LoadGenerator: Sendable {
             let due: Int
             switch options.rate {
             case .fixed(let n): due = Int(elapsed * Double(n)) - sent
-            case .max: due = min(options.maxInFlight - tracker.pendingCount, 500)
+            // An account keeps its 100 highest nonces: far more than that in flight and late ones are refused.
+            case .max: due = min(min(options.maxInFlight, options.accounts * 40) - tracker.pendingCount, 500)
             }
             if options.presign && sent >= presigned.count { break }
             for _ in 0..<max(0, due) {
@@ -347,7 +349,7 @@ func seconds(_ d: Duration) -> Double {
 /// CPU seconds used by this process (all threads).
 public func processCPUSeconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
         + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }

@@ -42,7 +42,7 @@ public struct LoadAccounts: Sendable {
 
 /// The realistic transaction mix of `ballast cluster load`, as a seeded generator of
 /// (account, action) pairs. Percent of the stream: quotes 35, cancels 20, taker orders 25,
-/// basis trades 10, lending 10. Prices follow the marks the generator is told.
+/// basis trades 10, lending (margin mode, supply, borrow, repay) 10. Prices follow the marks the generator is told.
 public struct LoadMix: Sendable {
     public let assets: [AssetConfig]
     public let markets: [MarketConfig]
@@ -60,7 +60,10 @@ public struct LoadMix: Sendable {
     /// Spot and perp market of each base asset that has both, for basis trades.
     let basisPairs: [(spot: MarketID, perp: MarketID)]
 
-    public init(assets: [AssetConfig], markets: [MarketConfig], accounts: Int, seed: UInt64) {
+    /// `clientIDBase` starts the client order ids, so that a second run on the same accounts
+    /// does not repeat the ids of orders still resting from the first.
+    public init(assets: [AssetConfig], markets: [MarketConfig], accounts: Int, seed: UInt64, clientIDBase: UInt64 = 0) {
+        nextClientID = clientIDBase
         self.assets = assets
         self.markets = markets
         marks = markets.map { assets[Int($0.base)].initialPrice }
@@ -169,13 +172,15 @@ public struct LoadMix: Sendable {
         ])
     }
 
-    /// Supply 5,000 USDC once, then borrow and repay 1,000 USDC in turn.
+    /// Switch to portfolio margin (borrowing needs it) and supply 5,000 USDC once, then
+    /// borrow and repay 1,000 USDC in turn.
     mutating func lend(_ i: Int) -> Action {
         let step = lendingStep[i] ?? 0
-        lendingStep[i] = step == 0 ? 1 : 3 - step
+        lendingStep[i] = step < 2 ? step + 1 : 5 - step
         switch step {
-        case 0: return .supply(asset: 0, amount: 5_000_000_000)
-        case 1: return .borrow(asset: 0, amount: 1_000_000_000)
+        case 0: return .setMarginMode(.portfolio)
+        case 1: return .supply(asset: 0, amount: 5_000_000_000)
+        case 2: return .borrow(asset: 0, amount: 1_000_000_000)
         default: return .repay(asset: 0, amount: 1_000_000_000)
         }
     }

@@ -31,7 +31,7 @@ public final class PipelinedHTTPClient: Sendable {
     let group: MultiThreadedEventLoopGroup
     let host: String
     let port: Int
-    private let connections: NIOLockedValueBox<[Channel?]>
+    private let connections: NIOLockedValueBox<[Slot?]>
     private let next = NIOLockedValueBox(0)
 
     /// A client of `host:port` with `connections` connections, opened on first use.
@@ -82,36 +82,57 @@ public final class PipelinedHTTPClient: Sendable {
 
     /// Closes every connection.
     public func close() {
-        let open = connections.withLockedValue { list -> [Channel] in
+        let slots = connections.withLockedValue { list -> [Slot] in
             defer { list = list.map { _ in nil } }
             return list.compactMap { $0 }
         }
-        for channel in open { channel.close(promise: nil) }
+        for slot in slots {
+            switch slot {
+            case .open(let channel): channel.close(promise: nil)
+            case .connecting(let future): future.whenSuccess { $0.close(promise: nil) }
+            }
+        }
     }
 
-    /// The connection in `slot`, opened (again) when it is missing or closed.
+    /// A connection slot: connecting, or connected.
+    enum Slot {
+        case connecting(EventLoopFuture<Channel>)
+        case open(Channel)
+    }
+
+    /// The connection in `slot`, opened (again) when it is missing or closed. Requests that
+    /// arrive while it connects wait for the same connection.
     private func channel(_ slot: Int) -> EventLoopFuture<Channel> {
-        if let open = connections.withLockedValue({ $0[slot] }), open.isActive {
-            return open.eventLoop.makeSucceededFuture(open)
+        let (future, isNew) = connections.withLockedValue { list -> (EventLoopFuture<Channel>, Bool) in
+            switch list[slot] {
+            case .open(let channel)? where channel.isActive:
+                return (channel.eventLoop.makeSucceededFuture(channel), false)
+            case .connecting(let future)?:
+                return (future, false)
+            default:
+                let future = ClientBootstrap(group: group)
+                    .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                    .connectTimeout(.seconds(2))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            try channel.pipeline.syncOperations.addHandler(PipelineHandler())
+                        }
+                    }
+                    .connect(host: host, port: port)
+                list[slot] = .connecting(future)
+                return (future, true)
+            }
         }
-        return ClientBootstrap(group: group)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(2))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(PipelineHandler())
-                }
-            }
-            .connect(host: host, port: port)
-            .map { channel in
+        if isNew {
+            // Outside the lock: the callback may run at once.
+            future.whenComplete { result in
                 self.connections.withLockedValue { list in
-                    // Another request may have opened one meanwhile: keep that, close ours later.
-                    if let other = list[slot], other.isActive { return }
-                    list[slot] = channel
+                    if case .success(let channel) = result { list[slot] = .open(channel) } else { list[slot] = nil }
                 }
-                return channel
             }
+        }
+        return future
     }
 }
 

@@ -45,7 +45,8 @@ import Testing
         // node0's genesis file no longer matches the chain (the running node read it at start):
         // the replicas still agree, but the replay of node0's log diverges at the first block.
         let genesisPath = layout.home(0) + "/genesis.json"
-        var json = try #require(try JSONSerialization.jsonObject(with: try #require(FileManager.default.contents(atPath: genesisPath))) as? [String: Any])
+        let genesisData = try #require(FileManager.default.contents(atPath: genesisPath))
+        var json = try #require(try JSONSerialization.jsonObject(with: genesisData) as? [String: Any])
         var balances = try #require(json["balances"] as? [[String: Any]])
         balances[0]["amount"] = (balances[0]["amount"] as? Int64 ?? 0) + 1
         json["balances"] = balances

@@ -46,7 +46,8 @@ import Testing
         let orders = kinds["order", default: 0], cancels = kinds["cancel", default: 0]
         #expect(abs(orders + cancels - draws * 90 / 100) < draws / 50)
         #expect(cancels > draws * 15 / 100 && cancels <= draws * 20 / 100 + draws / 50)
-        #expect(abs(kinds["supply", default: 0] + kinds["borrow", default: 0] + kinds["repay", default: 0] - draws / 10) < draws / 50)
+        let lending = ["setMarginMode", "supply", "borrow", "repay"].map { kinds[$0, default: 0] }.reduce(0, +)
+        #expect(abs(lending - draws / 10) < draws / 50)
         #expect(abs(roles[.taker, default: 0] - draws / 4) < draws / 50)
         #expect(quotes > draws * 33 / 100)
         // The same seed gives the same stream.
@@ -58,7 +59,7 @@ import Testing
         }
     }
 
-    @Test func borrowersSupplyOnceThenBorrowAndRepayInTurn() throws {
+    @Test func borrowersTakePortfolioMarginSupplyOnceThenBorrowAndRepayInTurn() throws {
         let genesis = try Self.testnet()
         var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 10, seed: 3)
         var byAccount: [Int: [Action]] = [:]
@@ -67,8 +68,8 @@ import Testing
             if LoadRole.of(i) == .borrower { byAccount[i, default: []].append(action) }
         }
         for (_, actions) in byAccount {
-            #expect(actions.first == .supply(asset: 0, amount: 5_000_000_000))
-            for (k, action) in actions.dropFirst().enumerated() {
+            #expect(Array(actions.prefix(2)) == [.setMarginMode(.portfolio), .supply(asset: 0, amount: 5_000_000_000)])
+            for (k, action) in actions.dropFirst(2).enumerated() {
                 #expect(action == (k % 2 == 0 ? .borrow(asset: 0, amount: 1_000_000_000) : .repay(asset: 0, amount: 1_000_000_000)))
             }
         }
@@ -77,9 +78,11 @@ import Testing
 
     @Test func fundingGivesEachAccountAtMostHalfTheFaucetsShare() throws {
         let genesis = try Self.testnet()
-        let faucet = [BalanceView(asset: 0, symbol: "USDC", wallet: 100_000_000_000_000, supplied: 0, borrowed: 0, net: 0),
-                      BalanceView(asset: 1, symbol: "BTC", wallet: 100_000_000_000, supplied: 0, borrowed: 0, net: 0),
-                      BalanceView(asset: 3, symbol: "HYPE", wallet: 1_000_000_000, supplied: 0, borrowed: 0, net: 0)]
+        let faucet = try JSONDecoder().decode([BalanceView].self, from: Data("""
+            [{"asset": 0, "symbol": "USDC", "wallet": 100000000000000, "supplied": 0, "borrowed": 0, "net": 0},
+             {"asset": 1, "symbol": "BTC", "wallet": 100000000000, "supplied": 0, "borrowed": 0, "net": 0},
+             {"asset": 3, "symbol": "HYPE", "wallet": 1000000000, "supplied": 0, "borrowed": 0, "net": 0}]
+            """.utf8))
         // 100,000 USDC; 20,000 USDC of BTC at 62,000 = 0.32258064 BTC; no ETH at the faucet; HYPE capped at 10 / (2 x 50) of its 10 HYPE.
         #expect(LoadGenerator.fundingAmounts(assets: genesis.assets, faucet: faucet, accounts: 50)
                 == [100_000_000_000, 32_258_064, 0, 10_000_000])
