@@ -99,6 +99,15 @@ public final class ClusterConnection: Sendable {
         throw SubmitFailure(code: "unreachable", description: "cannot submit: \(lastError)")
     }
 
+    /// Waits until `node` has executed `height` (a read after a commit seen on another node).
+    public func waitUntil(height: UInt64, node: Int = 0, timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await clients[node].get("/v1/status", as: NodeStatus.self).height < height {
+            guard ContinuousClock.now < deadline else { throw ClusterError("node \(node) did not reach height \(height) within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// The cluster's parameters (assets, markets, risk).
     public func parameters() async throws -> ChainParameters { try await get("/v1/params", as: ChainParameters.self) }
 

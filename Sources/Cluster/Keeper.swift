@@ -99,6 +99,8 @@ public final class Keeper: Sendable {
                                      action: .liquidate(target: address)).signed(with: key)
                 do {
                     let receipt = try await connection.submitAndWait(tx)
+                    // The equity is read from node 0, which may not have executed that block yet.
+                    try await connection.waitUntil(height: receipt.height)
                     let bonus = try await equity() - before
                     let done = KeeperLiquidation(target: address.description, txId: receipt.txId, height: receipt.height,
                                                  health: summary.health, ratioPpm: own.ratioPpm, bonus: bonus)
@@ -127,12 +129,12 @@ public final class Keeper: Sendable {
         state.report(keeper: key.address.description, watched: watched.count)
     }
 
-    /// The keeper's equity in USDC base units: every balance at its asset's mark plus the
-    /// unrealized PnL of its positions.
+    /// The keeper's equity in USDC base units on node 0: every balance at its asset's mark plus
+    /// the unrealized PnL of its positions.
     func equity() async throws -> Int64 {
-        let summary = try await connection.get("/v1/accounts/\(key.address)", as: AccountSummary.self)
+        let summary = try await connection.clients[0].get("/v1/accounts/\(key.address)", as: AccountSummary.self)
         let params = try await connection.parameters()
-        let markets = try await connection.get("/v1/markets", as: [MarketView].self)
+        let markets = try await connection.clients[0].get("/v1/markets", as: [MarketView].self)
         var total: Int128 = 0
         for b in summary.balances {
             let price: Int64 = b.asset == 0 ? 1_000_000 : (markets.first { params.markets[Int($0.market)].base == b.asset }.map { $0.mark > 0 ? $0.mark : $0.oracle } ?? 0)

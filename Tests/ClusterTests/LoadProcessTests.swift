@@ -72,7 +72,6 @@ import Testing
         }
         try await connection.submitAndWait(tx(faucet, .transfer(to: victim.address, asset: 0, amount: 2_000_000_000)))
         try await connection.submitAndWait(tx(faucet, .transfer(to: maker.address, asset: 0, amount: 1_000_000_000_000)))
-
         let perp = try #require(params.markets.firstIndex { $0.name == "BTC-PERP" })
         let market = params.markets[perp]
         let mark = try await connection.marks()[perp]
@@ -85,29 +84,38 @@ import Testing
         #expect(fill.orders.first?.filled == size)
 
         let validators = try (0..<4).map { try connection.walletKey(ClusterLayout.validatorKeyName($0)) }
-        var oracle = try await connection.get("/v1/markets", as: [MarketView].self)[perp].oracle
+        try await connection.waitUntil(height: fill.height)
+        var oracle = try await connection.clients[0].get("/v1/markets", as: [MarketView].self)[perp].oracle
+        // The account turns liquidatable when V_liq < MR / 0.95, and V_liq falls by `size` per unit
+        // of price: jump 80% of the way there at once, then step down 0.2% at a time, so that it is
+        // seen liquidatable before V_liq < 2/3 MR hands it to the backstop.
+        let start = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self).standard
+        let drop = Int128(start.liquidationValue - start.maintenance * 100 / 95) * 100_000_000 / Int128(size)
+        var next = oracle - Int64(drop * 8 / 10)
         var health = "healthy"
-        for _ in 0..<80 where health == "healthy" {
-            oracle = oracle * 9_980 / 10_000
+        for _ in 0..<40 where health == "healthy" {
+            oracle = next
+            next = oracle * 9_980 / 10_000
             let step = oracle
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let height = try await withThrowingTaskGroup(of: UInt64.self) { group in
                 for v in validators {
                     let signed = tx(v, .oraclePrices([OraclePrice(asset: market.base, price: step)]))
-                    group.addTask { try await connection.submitAndWait(signed) }
+                    group.addTask { try await connection.submitAndWait(signed).height }
                 }
-                try await group.waitForAll()
+                return try await group.reduce(0, max)
             }
-            health = try await connection.get("/v1/accounts/\(victim.address)", as: AccountSummary.self).health
+            try await connection.waitUntil(height: height)
+            health = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self).health
         }
         try #require(health == "liquidatable", "the victim is \(health) at oracle \(oracle)")
-
         let keeper = Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: [maker.address, victim.address])
         try await keeper.fund(usdc: 1_000_000_000_000)
         let made = try await keeper.scan()
         #expect(made.count == 1)
         #expect(made.first?.target == victim.address.description && made.first?.health == "liquidatable")
         #expect((made.first?.bonus ?? 0) > 0, "\(made)")
-        let after = try await connection.get("/v1/accounts/\(victim.address)", as: AccountSummary.self)
+        try await connection.waitUntil(height: try #require(made.first?.height))
+        let after = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self)
         #expect(abs(after.positions.first?.size ?? 0) < size)
         #expect(keeper.report.liquidations == made && keeper.report.totalBonus == made[0].bonus)
         // A second pass finds nothing left to liquidate.
