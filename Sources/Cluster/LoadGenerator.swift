@@ -277,11 +277,16 @@ public final class LoadGenerator: Sendable {
             generatorCPUSeconds: (generatorCPU * 100).rounded() / 100, bound: nil)
     }
 
-    /// Sends to the next node in turn; the answer is counted when it arrives.
+    /// Sends to the next node in turn; the answer is counted when it arrives. A node that does
+    /// not answer is skipped for a second and the transaction goes to the next one, until every
+    /// node has been tried.
     private func send(_ bytes: [UInt8], id: Hash256) {
-        let node = connection.pickNode()
         tracker.submitted(id)
-        let tracker = self.tracker, connection = self.connection
+        LoadGenerator.deliver(bytes, id: id, tries: connection.clients.count, connection: connection, tracker: tracker)
+    }
+
+    private static func deliver(_ bytes: [UInt8], id: Hash256, tries: Int, connection: ClusterConnection, tracker: CommitTracker) {
+        let node = connection.pickNode()
         connection.post(bytes, node: node).whenComplete { result in
             switch result {
             case .success(let answer) where answer.status == 202 || answer.status == 200:
@@ -290,7 +295,11 @@ public final class LoadGenerator: Sendable {
                 tracker.rejected(id, code: answer.errorCode)
             case .failure:
                 connection.markDown(node)
-                tracker.rejected(id, code: "unreachable")
+                if tries > 1 {
+                    deliver(bytes, id: id, tries: tries - 1, connection: connection, tracker: tracker)
+                } else {
+                    tracker.rejected(id, code: "unreachable")
+                }
             }
         }
     }
