@@ -49,7 +49,7 @@ let package = Package(
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["BallastCrypto"]),
         // The wallet's side of the HTTP API: a client of a node and the tables `ballast query` prints.
-        .target(name: "WalletClient", dependencies: ["Node", "Ledger"]),
+        .target(name: "WalletClient", dependencies: ["Node", "Ledger", "BallastCrypto"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
         .target(name: "Consensus", dependencies: ["BallastCrypto", "Codec"]),
         // Deterministic network simulator with Byzantine replicas, for tests, `ballast sim` and benchmarks.

@@ -435,7 +435,11 @@ public actor ValidatorRuntime {
                     transactions: try zip(ids, records).enumerated().map { i, pair in
                         StoredTransaction(id: pair.0, height: block.height, index: i, receipt: [UInt8](try encoder.encode(pair.1)))
                     },
-                    history: [])
+                    history: result.events.enumerated().map { sequence, event in
+                        HistoryEntry(address: event.address, height: block.height, sequence: sequence,
+                                     kind: event.kind.rawValue, bytes: event.canonicalBytes,
+                                     txId: event.txIndex.flatMap { Int($0) < ids.count ? ids[Int($0)] : nil })
+                    })
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
                     try store.saveSnapshot(StoredSnapshot(height: block.height, stateRoot: result.stateRoot, bytes: ledger.snapshot()))
@@ -558,8 +562,61 @@ public actor ValidatorRuntime {
     /// A stored block.
     public func block(at height: UInt64) throws -> StoredBlock? { try store.block(at: height) }
 
+    /// Up to `limit` history events of `address`, newest first, strictly before `cursor` when
+    /// given; `next` is the cursor of the last one when older events remain.
+    public func history(of address: Address, before cursor: HistoryCursor?, limit: Int) throws -> HistoryPage {
+        // One more than asked says whether another page exists.
+        let entries = try store.history(of: address, before: cursor.map { ($0.height, $0.sequence) }, limit: limit + 1)
+        let page = entries.prefix(limit)
+        let events = try page.map { try AccountEvent(canonicalBytes: $0.bytes) }
+        let next = entries.count > limit ? page.last.map { HistoryCursor(height: $0.height, sequence: $0.sequence) } : nil
+        return HistoryPage(address: address, events: events, txIds: page.map { $0.txId.map { "0x" + $0.hex } },
+                           next: next?.description)
+    }
+
     /// Wall-clock milliseconds: the only clock consensus sees, passed in as an input.
     static func clock() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// A position in an account's history: the block height and the event's sequence number in
+/// that block, written `HEIGHT-SEQUENCE` (e.g. `57-3`).
+public struct HistoryCursor: Sendable, Equatable, CustomStringConvertible {
+    public var height: UInt64
+    public var sequence: Int
+
+    public init(height: UInt64, sequence: Int) {
+        self.height = height
+        self.sequence = sequence
+    }
+
+    /// Parses `HEIGHT-SEQUENCE`: two decimal integers, the height below 2^63, the sequence below 2^31.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 19 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let height = UInt64(parts[0]), height <= UInt64(Int64.max),
+              let sequence = Int(parts[1]), sequence <= Int(Int32.max) else { return nil }
+        self.init(height: height, sequence: sequence)
+    }
+
+    public var description: String { "\(height)-\(sequence)" }
+}
+
+/// `GET /v1/accounts/{address}/history`: events newest first, and the cursor of the next
+/// (older) page, nil on the last page.
+public struct HistoryPage: Codable, Sendable, Equatable {
+    public var address: Address
+    public var events: [AccountEvent]
+    /// `txIds[i]`: the id (`0x` + 64 hex digits) of the transaction that produced `events[i]`,
+    /// nil for block steps (funding settlement, backstop takeovers).
+    public var txIds: [String?]
+    public var next: String?
+
+    public init(address: Address, events: [AccountEvent], txIds: [String?], next: String?) {
+        self.address = address
+        self.events = events
+        self.txIds = txIds
+        self.next = next
+    }
 }
 
 /// A committed block as the API shows it.

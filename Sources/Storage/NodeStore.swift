@@ -53,21 +53,29 @@ public struct StoredTransaction: Equatable, Sendable {
     }
 }
 
-/// One event in an account's history (fill, funding payment, interest, liquidation,
-/// transfer), as the ledger's canonical bytes; `kind` lets a reader filter.
+/// One event in an account's history (fill, funding payment, liquidation, transfer, lending
+/// action). The store keeps it as bytes: the node writes the ledger's `AccountEvent` canonical
+/// encoding, and its kind tag in `kind` so a reader can filter without decoding.
 public struct HistoryEntry: Equatable, Sendable {
+    /// The account whose history holds the event.
     public var address: Address
     public var height: UInt64
+    /// The event's position among the block's events (unique within the block).
     public var sequence: Int
+    /// `AccountEvent.Kind` raw value.
     public var kind: UInt8
+    /// `AccountEvent` canonical bytes.
     public var bytes: [UInt8]
+    /// The transaction that produced the event (nil for block steps such as funding).
+    public var txId: Hash256?
 
-    public init(address: Address, height: UInt64, sequence: Int, kind: UInt8, bytes: [UInt8]) {
+    public init(address: Address, height: UInt64, sequence: Int, kind: UInt8, bytes: [UInt8], txId: Hash256? = nil) {
         self.address = address
         self.height = height
         self.sequence = sequence
         self.kind = kind
         self.bytes = bytes
+        self.txId = txId
     }
 }
 
@@ -175,6 +183,9 @@ public final class NodeStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: history tx id") { db in
+            try db.execute(sql: "ALTER TABLE history ADD COLUMN tx_id BLOB")
+        }
         return migrator
     }
 
@@ -207,8 +218,9 @@ public final class NodeStore: Sendable {
                                arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
             }
             for entry in history {
-                try db.execute(sql: "INSERT INTO history (address, height, sequence, kind, bytes) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind), Data(entry.bytes)])
+                try db.execute(sql: "INSERT INTO history (address, height, sequence, kind, bytes, tx_id) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind), Data(entry.bytes),
+                                           entry.txId.map { Data($0.bytes) }])
             }
         }
     }
@@ -273,8 +285,9 @@ public final class NodeStore: Sendable {
                                         arguments: [Data(address.bytes), limit])
             }
             return rows.map { row in
-                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"]
-                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind), bytes: [UInt8](bytes))
+                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"], txId: Data? = row["tx_id"]
+                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind),
+                                    bytes: [UInt8](bytes), txId: txId.flatMap { Hash256(bytes: $0) })
             }
         }
     }

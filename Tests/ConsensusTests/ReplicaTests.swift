@@ -229,6 +229,25 @@ import Testing
         #expect(amnesiac.handle(.message(.proposal(p1b), from: 1), now: 1_100).votes.map(\.0.blockID) == [p1b.block.id])
     }
 
+    /// Rounds that failed before a restart do not stretch the first deadline after it;
+    /// failures after it double the deadline again.
+    @Test func backOffStartsAfreshAfterARestart() {
+        let config = ConsensusConfig()
+        let stuck = SafetyState(lastVotedRound: 12, highQC: .genesis(f.chain))
+        var recovered = f.replica(0, recovery: Recovery(safety: stuck, committed: [], executedHeight: 0, stateRoot: .zero))
+        let start = recovered.handle(.start, now: 1_000)
+        #expect(recovered.round == 12)
+        #expect(start.roundTimers == [TimerDeadline(round: 12, afterMilliseconds: config.roundTimeout)])
+        // Timeouts of 3 validators for round 12 form a TC: round 13 is the first failed one.
+        var entered: [TimerDeadline] = []
+        for signer in 1...3 {
+            let timeout = f.timeout(signer, round: 12, highQC: .genesis(f.chain))
+            entered += recovered.handle(.message(.timeout(timeout), from: ValidatorIndex(signer)), now: 1_100).roundTimers
+        }
+        #expect(recovered.round == 13)
+        #expect(entered.last == TimerDeadline(round: 13, afterMilliseconds: config.roundTimeout << 1))
+    }
+
     @Test func recoveryRefusesABrokenChain() {
         let genesisQC = QuorumCertificate.genesis(f.chain)
         let p1 = f.proposal(round: 1, parent: f.genesis, justify: genesisQC)
