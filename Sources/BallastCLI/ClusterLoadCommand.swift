@@ -23,6 +23,8 @@ extension ClusterCommand {
         @Option(name: .customLong("max-in-flight"), help: "At --rate max: most transactions sent and not yet committed.") var maxInFlight = 3_000
         @Flag(name: .customLong("no-fund"), help: "The accounts are funded already (an earlier run with the same seed).") var noFund = false
         @Option(help: "Write the report as JSON to this file.") var report: String?
+        @Option(name: .customLong("committed-log"), help: "Write `HEIGHT TXID` for every transaction seen committed to this file.")
+        var committedLog: String?
 
         func run() async throws {
             try await reportingErrors(json: false) {
@@ -37,6 +39,7 @@ extension ClusterCommand {
                 options.presignCount = presignCount
                 options.maxInFlight = maxInFlight
                 options.fund = !noFund
+                options.committedLog = committedLog
                 let connection = try ClusterConnection(layout: location.layout)
                 // B in the same run, before the load: raw verifies on one core, times the cores.
                 let bound = ThroughputBound(cores: ProcessInfo.processInfo.activeProcessorCount,

@@ -49,12 +49,17 @@ public final class CommitTracker: Sendable {
 
     struct State {
         var pending: [Hash256: UInt64] = [:]
+        /// Every commit seen, as (height, id), when `recordsCommits`.
+        var commits: [(UInt64, String)] = []
         var counts = Counts()
         var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     }
     private let state = Mutex(State())
 
-    public init() {}
+    /// Whether to keep the id and height of every commit (`committedLog`).
+    public let recordsCommits: Bool
+
+    public init(recordsCommits: Bool = false) { self.recordsCommits = recordsCommits }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
@@ -93,6 +98,7 @@ public final class CommitTracker: Sendable {
             for (receipt, id) in zip(receipts, ids) {
                 guard let id, let submittedAt = s.pending.removeValue(forKey: id) else { continue }
                 s.counts.committed += 1
+                if recordsCommits { s.commits.append((receipt.height, receipt.txId)) }
                 if receipt.ok { s.counts.committedOk += 1 } else { s.counts.failed[receipt.code ?? "unknown", default: 0] += 1 }
                 for order in receipt.orders { if let code = order.code { s.counts.orderErrors[code, default: 0] += 1 } }
                 _ = s.histogram.record(max(1, (seenAt &- submittedAt) / 1_000))
@@ -113,6 +119,9 @@ public final class CommitTracker: Sendable {
 
     /// Whether `id` is still waiting for its commit.
     public func isPending(_ id: Hash256) -> Bool { state.withLock { $0.pending[id] != nil } }
+
+    /// "HEIGHT TXID" per commit seen, in the order seen (empty unless `recordsCommits`).
+    public var committedLog: [String] { state.withLock { $0.commits.map { "\($0.0) \($0.1)" } } }
 
     public var pendingCount: Int { state.withLock { $0.pending.count } }
 

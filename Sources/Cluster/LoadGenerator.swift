@@ -44,6 +44,9 @@ public struct LoadOptions: Sendable {
     /// Fund the accounts from the faucet first (off when they are funded already).
     public var fund = true
     public var connectionsPerNode = 4
+    /// Write "HEIGHT TXID" for every transaction seen committed (funding included) to this file,
+    /// so a test can check that each is in every node's log.
+    public var committedLog: String?
 
     public init() {}
 }
@@ -166,11 +169,12 @@ public struct LoadProgress: Sendable {
 public final class LoadGenerator: Sendable {
     public let connection: ClusterConnection
     public let options: LoadOptions
-    let tracker = CommitTracker()
+    let tracker: CommitTracker
 
     public init(connection: ClusterConnection, options: LoadOptions) {
         self.connection = connection
         self.options = options
+        tracker = CommitTracker(recordsCommits: options.committedLog != nil)
     }
 
     /// Runs the load; `progress` is called about once a second.
@@ -262,6 +266,9 @@ public final class LoadGenerator: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let counts = tracker.counts
+        if let path = options.committedLog {
+            try (tracker.committedLog.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
         let nodeCPU = zip(cpuStart, cpuEnd).map { $1 - $0 }.reduce(0, +)
         let knownCPU = !cpuStart.isEmpty && cpuStart.count == cpuEnd.count
         return LoadReport(

@@ -24,7 +24,7 @@ import Testing
         // 10 s of the mix at 30 tx/s from 20 accounts: everything sent commits.
         let reportPath = dir + "/load-report.json"
         let load = try ClusterCommandTests.ballast(["cluster", "load", "--dir", dir, "--rate", "30", "--duration", "10",
-                                                    "--accounts", "20", "--report", reportPath])
+                                                    "--accounts", "20", "--report", reportPath, "--committed-log", dir + "/committed.txt"])
         try #require(load.status == 0, "\(load.output)")
         let report = try JSONDecoder().decode(LoadReport.self, from: try #require(FileManager.default.contents(atPath: reportPath)))
         #expect(report.submitted >= 290 && report.submitted <= 300, "\(load.output)")
@@ -34,6 +34,9 @@ import Testing
         #expect(report.latency.count == UInt64(report.committed) && report.latency.p50Ms > 0)
         #expect(report.committedPerSecond > 20, "\(load.output)")
         #expect(load.output.contains("committed tx/s"))
+        // The log lists the 80 funding transfers and every transaction of the load, each once.
+        let logged = try String(contentsOfFile: dir + "/committed.txt", encoding: .utf8).split(separator: "\n")
+        #expect(logged.count == 80 + report.committed && Set(logged.map { $0.split(separator: " ")[1] }).count == logged.count)
         let accounts = try LoadAccountsFile.load(layout)
         #expect(accounts.accounts.count == 20 && accounts.accounts[4].role == .taker)
 
