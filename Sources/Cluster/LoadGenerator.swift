@@ -311,15 +311,19 @@ public final class LoadGenerator: Sendable {
         }
     }
 
-    /// Faucet transfers to every account: USDC and each other asset, in waves the faucet's
+    /// Faucet transfers to every account: USDC and each other asset (leveraged accounts: 3,000
+    /// USDC only), in waves the faucet's
     /// nonce window and pending limit allow, each wave committed before the next.
     func fund(_ accounts: LoadAccounts, params: ChainParameters, progress: @escaping @Sendable (LoadProgress) -> Void) async throws {
         let faucet = try connection.walletKey(ClusterLayout.faucetKeyName)
         let faucetSummary = try await connection.get("/v1/accounts/\(faucet.address)", as: AccountSummary.self)
         var transfers: [(Address, AssetID, Int64)] = []
         let amounts = LoadGenerator.fundingAmounts(assets: params.assets, faucet: faucetSummary.balances, accounts: accounts.keys.count)
-        for address in accounts.addresses {
-            for (asset, amount) in amounts.enumerated() where amount > 0 { transfers.append((address, AssetID(asset), amount)) }
+        for (i, address) in accounts.addresses.enumerated() {
+            let role = LoadRole.of(i).funding
+            for (asset, amount) in amounts.enumerated() where amount > 0 && (asset == 0 || role.otherAssets) {
+                transfers.append((address, AssetID(asset), asset == 0 ? min(amount, role.usdc) : amount))
+            }
         }
         var nonce = NonceClock()
         let wave = 90

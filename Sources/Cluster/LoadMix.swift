@@ -11,15 +11,24 @@ public enum LoadRole: String, Codable, Sendable, CaseIterable {
     case basisTrader
     /// Supplies, borrows and repays.
     case borrower
+    /// Little collateral, perp longs bought up to the leverage limit: a crash makes it liquidatable.
+    case leveraged
 
-    /// Account i's role: four in ten make markets, three take, one trades the basis, two borrow.
+    /// Account i's role: of twenty, eight make markets, six take, two trade the basis, three
+    /// borrow and one is leveraged.
     public static func of(_ i: Int) -> LoadRole {
-        switch i % 10 {
-        case 0...3: return .marketMaker
-        case 4...6: return .taker
-        case 7: return .basisTrader
-        default: return .borrower
+        switch i % 20 {
+        case 0...7: return .marketMaker
+        case 8...13: return .taker
+        case 14...15: return .basisTrader
+        case 16...18: return .borrower
+        default: return .leveraged
         }
+    }
+
+    /// USDC (base units) a faucet gives an account of this role, and whether it gets the other assets.
+    public var funding: (usdc: Int64, otherAssets: Bool) {
+        self == .leveraged ? (3_000_000_000, false) : (100_000_000_000, true)
     }
 }
 
@@ -42,14 +51,15 @@ public struct LoadAccounts: Sendable {
 
 /// The realistic transaction mix of `ballast cluster load`, as a seeded generator of
 /// (account, action) pairs. Percent of the stream: quotes 35, cancels 20, taker orders 25,
-/// basis trades 10, lending (margin mode, supply, borrow, repay) 10. Prices follow the marks the generator is told.
+/// basis trades 10, lending (margin mode, supply, borrow, repay) 5, leveraged perp buys 5.
+/// Prices follow the marks the generator is told.
 public struct LoadMix: Sendable {
     public let assets: [AssetConfig]
     public let markets: [MarketConfig]
     /// The current mark (else oracle) of each market, USDC base units per whole unit.
     public var marks: [Int64]
     var rng: WorkloadRandom
-    let makers: [Int], takers: [Int], basis: [Int], borrowers: [Int]
+    let makers: [Int], takers: [Int], basis: [Int], borrowers: [Int], leveraged: [Int]
     /// Each maker's live quotes, oldest first: the market and the client ids of its bid and ask.
     var quotes: [Int: [(MarketID, [ClientOrderID])]] = [:]
     var nextClientID: UInt64 = 1
@@ -73,6 +83,7 @@ public struct LoadMix: Sendable {
         takers = all.filter { LoadRole.of($0) == .taker }
         basis = all.filter { LoadRole.of($0) == .basisTrader }
         borrowers = all.filter { LoadRole.of($0) == .borrower }
+        leveraged = all.filter { LoadRole.of($0) == .leveraged }
         var pairs: [(MarketID, MarketID)] = []
         for (s, spot) in markets.enumerated() where spot.kind == .spot {
             if let p = markets.firstIndex(where: { $0.kind == .perp && $0.base == spot.base }) { pairs.append((MarketID(s), MarketID(p))) }
@@ -94,6 +105,8 @@ public struct LoadMix: Sendable {
         }
         if roll < 80, let i = pick(takers) { return (i, take()) }
         if roll < 90, let i = pick(basis), let trade = basisTrade(i) { return (i, trade) }
+        if roll < 95, let i = pick(borrowers) { return (i, lend(i)) }
+        if let i = pick(leveraged) { return (i, leverUp()) }
         if let i = pick(borrowers) { return (i, lend(i)) }
         // Too few accounts for every role: makers carry the rest.
         let i = pick(makers) ?? 0
@@ -170,6 +183,16 @@ public struct LoadMix: Sendable {
             OrderRequest(market: spot, side: .buy, price: buy, size: amount, timeInForce: .ioc),
             OrderRequest(market: perp, side: .sell, price: price(Int(perp), offsetPpm: -5_000), size: amount, timeInForce: .ioc),
         ])
+    }
+
+    /// A 5,000 USDC perp buy half a percent through the mark: repeated, it takes the account to
+    /// its leverage limit (the ledger refuses the orders beyond it).
+    mutating func leverUp() -> Action {
+        let perps = markets.indices.filter { markets[$0].kind == .perp }
+        guard !perps.isEmpty else { return take() }
+        let m = perps[rng.below(perps.count)]
+        let p = price(m, offsetPpm: 5_000)
+        return .placeOrders([OrderRequest(market: MarketID(m), side: .buy, price: p, size: size(m, usdc: 5_000, price: p), timeInForce: .ioc)])
     }
 
     /// Switch to portfolio margin (borrowing needs it) and supply 5,000 USDC once, then

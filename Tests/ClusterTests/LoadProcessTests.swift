@@ -34,11 +34,12 @@ import Testing
         #expect(report.latency.count == UInt64(report.committed) && report.latency.p50Ms > 0)
         #expect(report.committedPerSecond > 20, "\(load.output)")
         #expect(load.output.contains("committed tx/s"))
-        // The log lists the 80 funding transfers and every transaction of the load, each once.
+        // The log lists the 77 funding transfers (account 19 is leveraged: USDC only) and every
+        // transaction of the load, each once.
         let logged = try String(contentsOfFile: dir + "/committed.txt", encoding: .utf8).split(separator: "\n")
-        #expect(logged.count == 80 + report.committed && Set(logged.map { $0.split(separator: " ")[1] }).count == logged.count)
+        #expect(logged.count == 77 + report.committed && Set(logged.map { $0.split(separator: " ")[1] }).count == logged.count)
         let accounts = try LoadAccountsFile.load(layout)
-        #expect(accounts.accounts.count == 20 && accounts.accounts[4].role == .taker)
+        #expect(accounts.accounts.count == 20 && accounts.accounts[8].role == .taker && accounts.accounts[19].role == .leveraged)
 
         try await liquidationAfterAPriceDrop(layout)
 

@@ -42,13 +42,15 @@ import Testing
                 #expect(abs(o.price - mark) * 200 <= mark + mc.tick * 200)
             }
         }
-        // 35% quotes + 20% cancels (a quote when nothing is left to cancel) + 25% taker + 10% basis = 90% orders or cancels.
+        // 35% quotes + 20% cancels (a quote when nothing is left to cancel) + 25% taker + 10% basis
+        // + 5% leveraged buys = 95% orders or cancels.
         let orders = kinds["order", default: 0], cancels = kinds["cancel", default: 0]
-        #expect(abs(orders + cancels - draws * 90 / 100) < draws / 50)
+        #expect(abs(orders + cancels - draws * 95 / 100) < draws / 50)
         #expect(cancels > draws * 15 / 100 && cancels <= draws * 20 / 100 + draws / 50)
         let lending = ["setMarginMode", "supply", "borrow", "repay"].map { kinds[$0, default: 0] }.reduce(0, +)
-        #expect(abs(lending - draws / 10) < draws / 50)
+        #expect(abs(lending - draws / 20) < draws / 50)
         #expect(abs(roles[.taker, default: 0] - draws / 4) < draws / 50)
+        #expect(abs(roles[.leveraged, default: 0] - draws / 20) < draws / 50)
         #expect(quotes > draws * 33 / 100)
         // The same seed gives the same stream.
         var a = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 100, seed: 7)
@@ -61,7 +63,7 @@ import Testing
 
     @Test func borrowersTakePortfolioMarginSupplyOnceThenBorrowAndRepayInTurn() throws {
         let genesis = try Self.testnet()
-        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 10, seed: 3)
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 20, seed: 3)
         var byAccount: [Int: [Action]] = [:]
         for _ in 0..<2_000 {
             let (i, action) = mix.next()
@@ -73,7 +75,25 @@ import Testing
                 #expect(action == (k % 2 == 0 ? .borrow(asset: 0, amount: 1_000_000_000) : .repay(asset: 0, amount: 1_000_000_000)))
             }
         }
-        #expect(byAccount.count == 2)
+        #expect(byAccount.count == 3)
+    }
+
+    @Test func leveragedAccountsBuyPerpsThroughTheMark() throws {
+        let genesis = try Self.testnet()
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 20, seed: 5)
+        var buys = 0
+        for _ in 0..<4_000 {
+            let (i, action) = mix.next()
+            guard LoadRole.of(i) == .leveraged else { continue }
+            guard case .placeOrders(let orders) = action, orders.count == 1 else { Issue.record("\(action)"); continue }
+            let o = orders[0], mc = genesis.markets[Int(o.market)]
+            #expect(mc.kind == .perp && o.side == .buy && o.timeInForce == .ioc && o.price > mix.marks[Int(o.market)])
+            buys += 1
+        }
+        #expect(buys > 100)
+        // One account in twenty, funded with 3,000 USDC and nothing else.
+        #expect(LoadRole.of(19) == .leveraged && LoadRole.of(39) == .leveraged && LoadRole.of(18) == .borrower)
+        #expect(LoadRole.leveraged.funding.usdc == 3_000_000_000 && !LoadRole.leveraged.funding.otherAssets)
     }
 
     @Test func fundingGivesEachAccountAtMostHalfTheFaucetsShare() throws {
