@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // libsodium, found through pkg-config; Debian's libsodium-dev provides it.
@@ -70,10 +71,12 @@ let package = Package(
         .target(
             name: "Cluster",
             dependencies: [
-                "BallastCrypto", "Codec", "Ledger", "Node", "Simulator", "Wallet", "WalletClient",
+                "BallastCrypto", "Codec", "Ledger", "Node", "Simulator", "Storage", "Wallet", "WalletClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         // The `ballast` command: wallet, offline signing, benchmarks.
@@ -121,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "WalletClient", "Wallet",
+            dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "Storage", "WalletClient", "Wallet",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),

@@ -8,7 +8,7 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Run a local multi-validator testnet.",
-        subcommands: [Up.self, Status.self, Down.self, Reset.self,
+        subcommands: [Up.self, Status.self, Down.self, Reset.self, Load.self, Keeper.self, Verify.self,
                       Kill.self, Restart.self, Pause.self, Resume.self, Partition.self, Heal.self, Delay.self, Loss.self, RestartAll.self]
     )
 

@@ -280,6 +280,16 @@ public enum HTTPAPI {
             return jsonResponse(view)
         }
 
+        router.get("/v1/blocks/:height/receipts") { _, context -> Response in
+            guard let height = UInt64(try context.parameters.require("height")) else {
+                throw APIError(.badRequest, "bad_height", "height must be a non-negative integer")
+            }
+            guard let receipts = try await runtime.blockReceipts(at: height) else {
+                throw APIError(.notFound, "unknown_block", "no committed block at height \(height)")
+            }
+            return jsonResponse(receipts)
+        }
+
         InfoAPI.register(on: router, runtime: runtime, maxBody: maxBody)   // Hyperliquid's POST /info
         return router
     }

@@ -521,6 +521,16 @@ public actor ValidatorRuntime {
     /// checked again.
     static func validTransactions(_ payload: [[UInt8]], height: UInt64, chainID: String,
                                   store: NodeStore, mempool: Mempool?) throws(StorageError) -> [SignedTransaction] {
+        try validTransactions(payload, chainID: chainID, mempool: mempool) { id throws(StorageError) in
+            if let earlier = try store.transaction(id: id), earlier.height < height { return true }
+            return false
+        }
+    }
+
+    /// `validTransactions` with the "committed at an earlier height" test given as a function,
+    /// for a replay that keeps its own record of what it committed.
+    static func validTransactions(_ payload: [[UInt8]], chainID: String, mempool: Mempool?,
+                                  committedEarlier: (Hash256) throws(StorageError) -> Bool) throws(StorageError) -> [SignedTransaction] {
         var out: [SignedTransaction] = []
         out.reserveCapacity(payload.count)
         var seen: Set<Hash256> = []
@@ -528,13 +538,13 @@ public actor ValidatorRuntime {
             guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID else { continue }
             let id = Blake2b.hash256(bytes)
             guard seen.insert(id).inserted else { continue }
-            if let earlier = try store.transaction(id: id), earlier.height < height { continue }
+            if try committedEarlier(id) { continue }
             if mempool?.contains(id) == true || tx.hasValidSignature { out.append(tx) }
         }
         return out
     }
 
-    private func decodeReceipt(_ bytes: [UInt8]) -> ReceiptRecord? {
+    func decodeReceipt(_ bytes: [UInt8]) -> ReceiptRecord? {
         try? JSONDecoder().decode(ReceiptRecord.self, from: Data(bytes))
     }
 
@@ -665,5 +675,16 @@ extension ValidatorRuntime {
         return BlockView(height: stored.height, round: block.round, hash: stored.hash.hex, parent: block.parentID.hex,
                          timestampMs: block.timestamp, proposer: Int(block.proposer), stateRoot: stored.stateRoot.hex,
                          transactions: block.payload.map { "0x" + Blake2b.hash256($0).hex })
+    }
+
+    /// The receipts of the transactions the block at `height` executed, in block order
+    /// (a payload entry that was skipped, such as a duplicate, has none).
+    public func blockReceipts(at height: UInt64) throws -> [ReceiptRecord]? {
+        guard let stored = try store.block(at: height) else { return nil }
+        let block = try Proposal(canonicalBytes: stored.bytes).block
+        return try block.payload.compactMap { bytes -> ReceiptRecord? in
+            guard let tx = try store.transaction(id: Blake2b.hash256(bytes)), tx.height == height else { return nil }
+            return decodeReceipt(tx.receipt)
+        }
     }
 }

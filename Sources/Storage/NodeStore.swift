@@ -113,12 +113,25 @@ public final class NodeStore: Sendable {
     /// How many snapshots to keep (older ones are deleted after a new one lands).
     public let snapshotsKept: Int
 
-    /// Opens (creating if needed) the store in `directory`.
-    public init(directory: String, snapshotsKept: Int = 2) throws(StorageError) {
+    /// Opens (creating if needed) the store in `directory`. `readOnly`: opens an existing
+    /// store without writing to it (a verifier reading the log of a node that may be running).
+    public init(directory: String, snapshotsKept: Int = 2, readOnly: Bool = false) throws(StorageError) {
         let dbPath = (directory as NSString).appendingPathComponent("ballast.sqlite")
         databasePath = dbPath
         snapshotDirectory = (directory as NSString).appendingPathComponent("snapshots")
         self.snapshotsKept = max(1, snapshotsKept)
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: dbPath) else { throw .database(path: dbPath, reason: "no such store") }
+            do {
+                var config = Configuration()
+                config.readonly = true
+                config.busyMode = .timeout(5)
+                pool = try DatabasePool(path: dbPath, configuration: config)
+            } catch {
+                throw .database(path: dbPath, reason: "\(error)")
+            }
+            return
+        }
         do {
             try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true)
             var config = Configuration()

@@ -48,6 +48,24 @@ import Testing
         #expect(page2.map(\.height) == [3, 2, 1])
     }
 
+    @Test func aReadOnlyStoreReadsWhatTheWriterCommitsAndWritesNothing() throws {
+        let dir = freshDirectory()
+        #expect(throws: StorageError.self) { try NodeStore(directory: dir, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/ballast.sqlite"))
+        var g = SplitMix64(seed: 3)
+        let writer = try NodeStore(directory: dir)
+        let first = block(1, &g)
+        try writer.commit(block: first, transactions: [], history: [])
+        // Opened while the writer is open, as `ledger replay --blocks-from` reads a running node.
+        let reader = try NodeStore(directory: dir, readOnly: true)
+        #expect(try reader.blocks(from: 1, limit: 10) == [first])
+        let second = block(2, &g)
+        try writer.commit(block: second, transactions: [], history: [])
+        #expect(try reader.latestHeight() == 2 && reader.block(at: 2) == second)
+        #expect(throws: StorageError.self) { try reader.commit(block: block(3, &g), transactions: [], history: []) }
+        #expect(try writer.latestHeight() == 2)
+    }
+
     @Test func heightsMustFollowOn() throws {
         let store = try NodeStore(directory: freshDirectory())
         var g = SplitMix64(seed: 2)
