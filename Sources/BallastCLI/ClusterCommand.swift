@@ -9,7 +9,7 @@ struct ClusterCommand: AsyncParsableCommand {
         commandName: "cluster",
         abstract: "Run a local multi-validator testnet.",
         subcommands: [Up.self, Status.self, Down.self, Reset.self, Load.self, Keeper.self, Verify.self,
-                      Kill.self, Restart.self, Pause.self, Resume.self, Partition.self, Heal.self, Delay.self, Loss.self, RestartAll.self]
+                      Kill.self, Restart.self, Pause.self, Resume.self, Partition.self, Heal.self, Delay.self, Loss.self, RestartAll.self, Prices.self]
     )
 
     /// The option every cluster command shares.
@@ -311,6 +311,15 @@ struct ClusterCommand: AsyncParsableCommand {
         func run() async throws { try await inject(Fault(op: .loss, nodes: targets.validators, percent: percent), targets.location) }
     }
 
+    struct Prices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Switch the validators' oracle feeders to a price path, starting now from the current prices.",
+            discussion: "crash: every asset falls 30% over the next minute; squeeze: rises 50% over 20 s; calm: a small random walk.")
+        @OptionGroup var location: Location
+        @Argument(help: "calm, crash or squeeze.") var path: PricePath.Kind
+        func run() async throws { try await inject(Fault(op: .prices, path: path), location) }
+    }
+
     struct RestartAll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "restart-all", abstract: "Kill every validator (SIGKILL) and start them all at once.")
         @OptionGroup var location: Location
@@ -358,3 +367,5 @@ final class StopSignals: @unchecked Sendable {
         if already { action() }
     }
 }
+
+extension PricePath.Kind: ExpressibleByArgument {}

@@ -22,6 +22,9 @@ public struct Fault: Codable, Sendable, Equatable, CustomStringConvertible {
         case loss
         /// SIGKILL every node, then start them all at once.
         case restartAll = "restart-all"
+        /// Switch the oracle feeders to the price path `path`, starting now from the current prices
+        /// (a crash or squeeze begins at once).
+        case prices
     }
 
     public var op: Op
@@ -31,18 +34,22 @@ public struct Fault: Codable, Sendable, Equatable, CustomStringConvertible {
     public var ms: Int?
     /// For `loss`: percent of messages dropped (0 clears).
     public var percent: Int?
+    /// For `prices`: the path the feeders follow from now on.
+    public var path: PricePath.Kind?
 
-    public init(op: Op, nodes: [String] = [], ms: Int? = nil, percent: Int? = nil) {
+    public init(op: Op, nodes: [String] = [], ms: Int? = nil, percent: Int? = nil, path: PricePath.Kind? = nil) {
         self.op = op
         self.nodes = nodes
         self.ms = ms
         self.percent = percent
+        self.path = path
     }
 
     public var description: String {
         var text = ([op.rawValue] + nodes).joined(separator: " ")
         if let ms { text += " \(ms) ms" }
         if let percent { text += " \(percent)%" }
+        if let path { text += " \(path.rawValue)" }
         return text
     }
 
@@ -77,6 +84,11 @@ public struct Fault: Codable, Sendable, Equatable, CustomStringConvertible {
             guard let percent, (0...100).contains(percent) else { throw ClusterError("loss needs percent between 0 and 100") }
         case .restartAll:
             guard indices.isEmpty else { throw ClusterError("restart-all takes no validator names") }
+        case .prices:
+            guard indices.isEmpty else { throw ClusterError("prices takes no validator names") }
+            guard path != nil else {
+                throw ClusterError("prices needs a path: " + PricePath.Kind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
         }
         return indices
     }
@@ -181,6 +193,7 @@ public struct FaultState: Codable, Sendable, Equatable {
         case .heal: update(targets) { $0 = LinkFault(link: $0.link) }
         case .delay: update(targets) { $0.delayMs = fault.ms ?? 0 }
         case .loss: update(targets) { $0.lossPercent = fault.percent ?? 0 }
+        case .prices: break  // the feeders' state, not a node's or a link's
         }
     }
 

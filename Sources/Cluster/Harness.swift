@@ -228,6 +228,13 @@ public actor ClusterHarness {
             }
             faults.apply(fault, nodes: done)
             return done.isEmpty ? "none was running" : (fault.op == .pause ? "SIGSTOP to " : "SIGCONT to ") + names(done)
+        case .prices:
+            guard options.oracleFeeders, let kind = fault.path else { return "no oracle feeders run: nothing to change" }
+            let now = elapsedMilliseconds
+            let current = currentPricePath.path.prices(atMs: now - currentPricePath.sinceMs).map(\.price)
+            currentPricePath = (PricePath(kind: kind, seed: priceOptions.seed, startPrices: current,
+                                          stepMs: Int64(priceOptions.intervalMs), eventAtMs: 0), now)
+            return "oracle feeders follow the \(kind.rawValue) path from now on, from " + current.map(String.init).joined(separator: ", ")
         case .partition, .heal, .delay, .loss:
             faults.apply(fault, nodes: nodes)
             let changed = FaultState.links(for: fault.op, nodes: nodes, validators: manifest.validators)
@@ -372,12 +379,22 @@ public actor ClusterHarness {
 
     var priceOptions: Manifest.Prices { options.scenario?.prices ?? Manifest.Prices() }
 
+    /// The path every feeder follows and the harness time (ms) it started at: the manifest's
+    /// from the start, until `cluster prices` switches it.
+    private lazy var currentPricePath: (path: PricePath, sinceMs: Int64) = (
+        PricePath(kind: priceOptions.path, seed: priceOptions.seed, genesis: genesis, stepMs: Int64(priceOptions.intervalMs),
+                  eventAtMs: Int64(priceOptions.eventAtSeconds) * 1000), 0)
+
+    /// Milliseconds since the harness started.
+    private var elapsedMilliseconds: Int64 {
+        let elapsed = ContinuousClock.now - startedAt
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    }
+
     /// Validator `i`'s oracle feeder: every interval, the price path's prices at the harness
     /// clock, signed with the validator's key, sent to the validator's own node.
     private func feed(validator i: Int) async {
         let prices = priceOptions
-        let path = PricePath(kind: prices.path, seed: prices.seed, genesis: genesis, stepMs: Int64(prices.intervalMs),
-                             eventAtMs: Int64(prices.eventAtSeconds) * 1000)
         let key: SigningKey
         let client: NodeClient
         do {
@@ -394,8 +411,8 @@ public actor ClusterHarness {
             next += interval
             do { try await Task.sleep(until: next, clock: .continuous) } catch { return }
             guard faults.processes[i] == .running, processes[i]?.isRunning == true else { continue }
-            let elapsed = ContinuousClock.now - startedAt
-            let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            let (path, sinceMs) = currentPricePath
+            let ms = elapsedMilliseconds - sinceMs
             // Nonces are wall-clock milliseconds (the ledger's window), strictly increasing per feeder.
             lastNonce = max(UInt64(Date().timeIntervalSince1970 * 1000), lastNonce + 1)
             let tx = Transaction(chainID: manifest.chainId, signer: key.publicKey, nonce: lastNonce,

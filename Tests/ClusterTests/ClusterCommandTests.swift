@@ -60,13 +60,23 @@ import Testing
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
+    static var binary: String {
+        get throws { try BallastExecutable.locate(fallback: repo.appendingPathComponent(".build/debug/ballast").path) }
+    }
+
     /// Runs `ballast ARGS` to completion; returns its exit status and output.
     static func ballast(_ args: [String]) throws -> (status: Int32, output: String) {
-        let binary = try BallastExecutable.locate(fallback: repo.appendingPathComponent(".build/debug/ballast").path)
+        try run(binary, args)
+    }
+
+    /// Runs `executable ARGS` in the repository to completion (with `environment` added to this
+    /// process's); returns its exit status and output.
+    static func run(_ executable: String, _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.currentDirectoryURL = repo
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out

@@ -1,0 +1,34 @@
+import Cluster
+import Foundation
+import Testing
+
+/// The README's walkthrough (cluster/walkthrough.sh) on a fresh 4-validator cluster: keys, faucet
+/// funds, a hedged spot+perp pair whose portfolio requirement is under half the standard one, a
+/// borrow, and a leveraged account that the keeper liquidates once `cluster prices crash` runs.
+@Suite(.serialized) struct WalkthroughTests {
+    @Test func walkthroughRunsAsWritten() async throws {
+        let dir = NSTemporaryDirectory() + "ballast-walkthrough-\(UUID().uuidString)"
+        let layout = ClusterLayout(directory: dir)
+        defer {
+            ClusterPIDs.stopRecorded(layout, timeout: .seconds(2))
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let p2p = try LoopbackPorts.freeRange(4)
+        var rpc = try LoopbackPorts.freeRange(4)
+        while abs(rpc - p2p) < 4 { rpc = try LoopbackPorts.freeRange(4) }
+        let up = try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir,
+                                                  "--p2p-port", "\(p2p)", "--rpc-port", "\(rpc)"])
+        try #require(up.status == 0, "\(up.output)")
+
+        let script = ClusterCommandTests.repo.appendingPathComponent("cluster/walkthrough.sh").path
+        let walk = try ClusterCommandTests.run("/bin/bash", [script, dir], environment: [
+            "BALLAST": try ClusterCommandTests.binary, "BALLAST_NODE": "http://127.0.0.1:\(rpc)",
+        ])
+        #expect(walk.status == 0, "\(walk.output)")
+        #expect(walk.output.contains("walkthrough: done"))
+        #expect(walk.output.contains("carol liquidated at height"))
+
+        let down = try ClusterCommandTests.ballast(["cluster", "down", "--dir", dir])
+        #expect(down.status == 0, "\(down.output)")
+    }
+}
