@@ -180,7 +180,7 @@ import Testing
         #expect(await b.awaitConnected(to: [a]))
 
         func hello(_ key: PublicKey, genesis: Hash256 = Fixture.genesis, version: UInt16 = 1) -> WireMessage {
-            .hello(Hello(version: version, genesis: genesis, publicKey: key, challenge: .random()))
+            RawPeer.hello(key, genesis: genesis, version: version)
         }
         // A proof recorded from an earlier connection: signed by the real key, over an old challenge.
         let staleProof = absent.sign(
