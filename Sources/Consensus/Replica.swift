@@ -241,10 +241,13 @@ extension Replica {
         }
     }
 
-    /// The current round's deadline: doubled for each round since the last QC (or since
-    /// this process started, if later), up to a cap.
+    /// The current round's deadline: doubled for each round since the last QC (or since this
+    /// process started, if later) beyond the first, up to a cap. One crashed validator always
+    /// costs two rounds without a QC (the round whose votes it should collect, then its own):
+    /// doubling from the first would make every single crash wait 2 + 4 s instead of 2 + 2 s.
     var roundDeadline: UInt64 {
-        let failedRounds = round - min(round, max(Replica.after(safety.highQC.round), startRound))
+        let sinceQC = round - min(round, max(Replica.after(safety.highQC.round), startRound))
+        let failedRounds = sinceQC - min(sinceQC, 1)
         return config.roundTimeout << min(failedRounds, config.maxBackoffExponent)
     }
 

@@ -121,6 +121,8 @@ public actor ValidatorRuntime {
     /// A crash test's injection point (nil in normal operation).
     let crashPoint: CrashPoint?
     var safetyWrites = 0
+    /// Where every signed vote, timeout and proposal is recorded as it is sent (nil: nowhere).
+    let signedMessageLog: SignedMessageLog?
 
     let events: AsyncStream<NodeEvent>
     let sink: AsyncStream<NodeEvent>.Continuation
@@ -135,9 +137,10 @@ public actor ValidatorRuntime {
     /// each root checked against the stored one) and the consensus safety state.
     public init(config: NodeConfig, genesis: Genesis, key: SigningKey, store: NodeStore,
                 transport: any PeerTransport, logger: Logger, metrics: NodeMetrics = NodeMetrics(),
-                crashPoint: CrashPoint? = nil) throws {
+                crashPoint: CrashPoint? = nil, signedMessageLog: SignedMessageLog? = nil) throws {
         self.config = config
         self.crashPoint = crashPoint
+        self.signedMessageLog = signedMessageLog
         self.metrics = metrics
         self.genesis = genesis
         self.key = key
@@ -194,6 +197,7 @@ public actor ValidatorRuntime {
         var consensusConfig = ConsensusConfig()
         consensusConfig.roundTimeout = UInt64(config.consensus.roundTimeoutMs)
         consensusConfig.idleInterval = UInt64(config.consensus.idleIntervalMs)
+        consensusConfig.committedRetention = config.consensus.committedBlocksInMemory
         var recovery: Recovery? = nil
         if let safetyBytes = try store.loadSafetyState() {
             let safety = try SafetyState(canonicalBytes: safetyBytes)
@@ -316,6 +320,7 @@ public actor ValidatorRuntime {
             input = .start
         case .consensus(let m, let from):
             if case .proposal(let p) = m { noteProposal(p) }
+            if case .blockRequest(let r) = m, serveFromStorage(r, to: from) { return }
             input = .message(m, from: from)
         case .timer(let id):
             timers[id] = nil
@@ -338,12 +343,14 @@ public actor ValidatorRuntime {
                 safetyWrites += 1
                 if crashPoint == .afterSafetyWrite(count: safetyWrites) { crashPoint?.crash() }
             case .send(let m, let to):
+                signedMessageLog?.record(m)
                 if to == replica.index {
                     sink.yield(.consensus(m, from: to))
                 } else if let peer = validators.validator(to)?.publicKey {
                     transport.send(PeerMessage.consensus(m).canonicalBytes, to: peer)
                 }
             case .broadcast(let m):
+                signedMessageLog?.record(m)
                 transport.broadcast(PeerMessage.consensus(m).canonicalBytes)
                 sink.yield(.consensus(m, from: replica.index))
             case .commit(let proposals):
@@ -364,6 +371,34 @@ public actor ValidatorRuntime {
                 logger.error("equivocation evidence", metadata: ["evidence": "\(evidence)"])
             }
         }
+    }
+
+    /// Answers a peer's block request from the store when it starts below the
+    /// committed blocks consensus keeps in memory (a peer that was down long);
+    /// returns false to leave the request to consensus. The answer has the same
+    /// shape as consensus's own: the committed chain from just above the peer's
+    /// height, oldest first, each block with the QC of its parent, and the peer
+    /// checks it the same way. It is cut short so that it fits in one frame.
+    private func serveFromStorage(_ r: BlockRequest, to peer: ValidatorIndex) -> Bool {
+        guard peer != replica.index, r.knownHeight < executedHeight,
+              !replica.retainsCommittedBlock(atHeight: r.knownHeight + 1),
+              let key = validators.validator(peer)?.publicKey else { return false }
+        let limit = min(Int(r.maxBlocks), ConsensusLimits.maxBlocksPerResponse)
+        var proposals: [Proposal] = []
+        var bytes = 0
+        do {
+            for stored in try store.blocks(from: r.knownHeight + 1, limit: limit) {
+                guard proposals.isEmpty || bytes + stored.bytes.count <= config.p2p.maxFrameBytes / 2 else { break }
+                proposals.append(try Proposal(canonicalBytes: stored.bytes))
+                bytes += stored.bytes.count
+            }
+        } catch {
+            logger.error("cannot read stored blocks for a peer's sync", metadata: ["from": "\(r.knownHeight + 1)", "error": "\(error)"])
+            return true
+        }
+        logger.debug("serving sync from storage", metadata: ["from": "\(r.knownHeight + 1)", "blocks": "\(proposals.count)"])
+        transport.send(PeerMessage.consensus(.blockResponse(BlockResponse(targetID: r.targetID, proposals: proposals))).canonicalBytes, to: key)
+        return true
     }
 
     private func offerPayload(_ round: Round) {

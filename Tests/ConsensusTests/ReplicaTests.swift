@@ -168,6 +168,25 @@ import Testing
         #expect(r.highTC?.signatures.map(\.signer) == [0, 1, 2])
     }
 
+    /// Rounds ending in a TC: the deadline doubles only from the second round without a QC
+    /// (one crashed validator costs two such rounds), up to 2^maxBackoffExponent times.
+    @Test func roundDeadlineDoublesFromTheSecondRoundWithoutAQC() {
+        var r = started(0)
+        var deadlines: [UInt64] = []
+        for round in UInt64(1)...6 {
+            var effects: [Effect] = []
+            for signer in 1...3 {
+                effects += r.handle(.message(.timeout(f.timeout(signer, round: round, highQC: genesisQC)), from: ValidatorIndex(signer)), now: 1_000)
+            }
+            #expect(r.round == round + 1)
+            deadlines += effects.compactMap {
+                if case .startTimer(TimerID(kind: .round, round: round + 1), let ms) = $0 { return ms } else { return nil }
+            }
+        }
+        // Rounds 2…7, with the high QC still genesis (round 0): round 1 is the one free round.
+        #expect(deadlines == [2_000, 4_000, 8_000, 16_000, 16_000, 16_000])
+    }
+
     /// A replica that receives a QC for a block it does not have asks for the
     /// chain, checks it, and commits what the chain's QCs complete.
     @Test func syncFetchesMissingBlocksAndCommits() {
@@ -238,14 +257,17 @@ import Testing
         let start = recovered.handle(.start, now: 1_000)
         #expect(recovered.round == 12)
         #expect(start.roundTimers == [TimerDeadline(round: 12, afterMilliseconds: config.roundTimeout)])
-        // Timeouts of 3 validators for round 12 form a TC: round 13 is the first failed one.
-        var entered: [TimerDeadline] = []
-        for signer in 1...3 {
-            let timeout = f.timeout(signer, round: 12, highQC: .genesis(f.chain))
-            entered += recovered.handle(.message(.timeout(timeout), from: ValidatorIndex(signer)), now: 1_100).roundTimers
+        // Timeouts of 3 validators for round 12 form a TC: round 13 follows the first failed one,
+        // which is free (see roundDeadlineDoublesFromTheSecondRoundWithoutAQC); round 14 doubles.
+        for (failed, expected) in [(Round(12), config.roundTimeout), (13, config.roundTimeout << 1)] {
+            var entered: [TimerDeadline] = []
+            for signer in 1...3 {
+                let timeout = f.timeout(signer, round: failed, highQC: .genesis(f.chain))
+                entered += recovered.handle(.message(.timeout(timeout), from: ValidatorIndex(signer)), now: 1_100).roundTimers
+            }
+            #expect(recovered.round == failed + 1)
+            #expect(entered.last == TimerDeadline(round: failed + 1, afterMilliseconds: expected))
         }
-        #expect(recovered.round == 13)
-        #expect(entered.last == TimerDeadline(round: 13, afterMilliseconds: config.roundTimeout << 1))
     }
 
     @Test func recoveryRefusesABrokenChain() {
