@@ -54,7 +54,7 @@ socks = [socket.socket() for _ in range(2)]
 for s in socks: s.bind(("127.0.0.1", 0)); ports.append(s.getsockname()[1])
 print(*ports)')
 
-"$ballast" cluster up --detach --dir "$work/cluster" --validators 1 --genesis "$work/genesis.json" \
+"$ballast" cluster up --detach --dir "$work/cluster" --validators 1 --genesis "$work/genesis.json" --no-oracle-feed \
     --p2p-port "$p2p" --rpc-port "$rpc" >"$work/cluster-up.log" 2>&1 || { cat "$work/cluster-up.log" >&2; exit 1; }
 
 "$venv/bin/python" "$repo/cluster/hyperliquid_sdk_check.py" --ballast "$ballast" \

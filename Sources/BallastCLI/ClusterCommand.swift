@@ -37,6 +37,7 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "A scenario (cluster/*.json): price path, load shape, fault schedule, duration.") var manifest: String?
         @Flag(help: "Start the cluster and its harness in the background, wait until the nodes answer, and return; `ballast cluster down` stops it.")
         var detach = false
+        @Flag(help: "Run no oracle feeders: the oracle keeps the genesis prices.") var noOracleFeed = false
         @Flag(help: .hidden) var background = false
 
         func run() async throws {
@@ -69,7 +70,8 @@ struct ClusterCommand: AsyncParsableCommand {
                     return
                 }
                 let harness = try ClusterHarness(layout: layout, manifest: cluster, executable: executable,
-                                                 options: .init(detachedNodes: background, scenario: scenario, echo: background))
+                                                 options: .init(detachedNodes: background, scenario: scenario, echo: background,
+                                                               oracleFeeders: !noOracleFeed))
                 do { try await harness.start() } catch {
                     await harness.stop()
                     throw error
@@ -112,6 +114,7 @@ struct ClusterCommand: AsyncParsableCommand {
             var arguments = ["cluster", "up", "--dir", layout.directory, "--background", "--validators", "\(cluster.validators)"]
             if let manifest { arguments += ["--manifest", URL(fileURLWithPath: manifest).standardizedFileURL.path] }
             if let genesis { arguments += ["--genesis", URL(fileURLWithPath: genesis).standardizedFileURL.path] }
+            if noOracleFeed { arguments.append("--no-oracle-feed") }
             let output = layout.directory + "/harness.out"
             let child = try NodeProcesses.spawn(executable: executable, arguments: arguments, log: output, detached: true)
             let client = ClusterStatusClient(manifest: cluster, timeout: 1)

@@ -26,11 +26,15 @@ public actor ClusterHarness {
         public var scenario: Manifest?
         /// Print each event on standard output too.
         public var echo: Bool
+        /// Run the validators' oracle feeders (off: the oracle keeps the genesis prices, for checks
+        /// that compute numbers from them).
+        public var oracleFeeders: Bool
 
-        public init(detachedNodes: Bool = false, scenario: Manifest? = nil, echo: Bool = false) {
+        public init(detachedNodes: Bool = false, scenario: Manifest? = nil, echo: Bool = false, oracleFeeders: Bool = true) {
             self.detachedNodes = detachedNodes
             self.scenario = scenario
             self.echo = echo
+            self.oracleFeeders = oracleFeeders
         }
     }
 
@@ -101,7 +105,8 @@ public actor ClusterHarness {
             try? FileManager.default.removeItem(atPath: layout.controlDirectory + "/" + name)
         }
         let scenario = options.scenario.map { "scenario \($0.name), " } ?? ""
-        log("harness started (pid \(getpid())): \(scenario)\(n) validators, prices \(priceOptions.path.rawValue)")
+        let prices = options.oracleFeeders ? "prices \(priceOptions.path.rawValue)" : "no oracle feeders"
+        log("harness started (pid \(getpid())): \(scenario)\(n) validators, \(prices)")
         try pointPeers(throughProxies: true)
         for from in 0..<n {
             for to in 0..<n where to != from {
@@ -117,7 +122,9 @@ public actor ClusterHarness {
         try writeState()
         tasks.append(Task { await self.watchControlDirectory() })
         tasks.append(Task { await self.watchProcesses() })
-        for i in 0..<n { tasks.append(Task { await self.feed(validator: i) }) }
+        if options.oracleFeeders {
+            for i in 0..<n { tasks.append(Task { await self.feed(validator: i) }) }
+        }
         if let scenario = options.scenario { tasks.append(Task { await self.run(scenario) }) }
     }
 

@@ -279,8 +279,9 @@ public actor ValidatorRuntime {
         }
         metrics.admitted.increment()
         gossipBuffer.append(bytes)
+        // The payload a waiting leader is offered is built with the gossip flush, once per tick rather
+        // than once per transaction: building it scans the mempool.
         scheduleGossip()
-        offerPayloadAgain()
         return pending.id
     }
 
@@ -564,6 +565,7 @@ public actor ValidatorRuntime {
             gossipBuffer.removeFirst(batch.count)
             transport.broadcast(PeerMessage.transactions(batch).canonicalBytes)
         }
+        offerPayloadAgain()
     }
 
     // MARK: Queries
