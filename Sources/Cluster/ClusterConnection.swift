@@ -33,7 +33,9 @@ public final class ClusterConnection: Sendable {
 
     deinit {
         for c in clients { c.close() }
-        try? group.syncShutdownGracefully()
+        // Not the blocking shutdown: the last reference may go away on the event loop itself
+        // (in an answer's callback), where waiting for the loop would deadlock.
+        group.shutdownGracefully { _ in }
     }
 
     /// The next node in turn that has not failed in the last second.

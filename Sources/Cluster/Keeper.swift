@@ -91,8 +91,16 @@ public final class Keeper: Sendable {
                 connection.clients[(first + k) % connection.clients.count].request(.GET, "/v1/accounts/\(address)")
             }
             for (address, future) in zip(chunk, futures) {
-                guard let answer = try? await future.get(), answer.status == 200,
-                      let summary = try? answer.decode(AccountSummary.self), summary.health != "healthy" else { continue }
+                let summary: AccountSummary
+                do {
+                    let answer = try await future.get()
+                    guard answer.status == 200 else { throw ClusterError("HTTP \(answer.status) \(answer.errorCode)") }
+                    summary = try answer.decode(AccountSummary.self)
+                } catch {
+                    log("cannot read account \(address): \(error)")
+                    continue
+                }
+                guard summary.health != "healthy" else { continue }
                 let own = summary.mode == .portfolio ? summary.portfolio : summary.standard
                 let before = try await equity()
                 let tx = Transaction(chainID: chainID, signer: key.publicKey, nonce: state.nextNonce(),
