@@ -134,14 +134,15 @@ public struct Manifest: Codable, Sendable, Equatable {
             self.fault = fault
         }
 
-        enum CodingKeys: String, CodingKey { case at, op, nodes, ms, percent }
+        enum CodingKeys: String, CodingKey { case at, op, nodes, ms, percent, path }
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             at = try c.decode(Double.self, forKey: .at)
             fault = Fault(op: try c.decode(Fault.Op.self, forKey: .op),
                           nodes: try c.decodeIfPresent([String].self, forKey: .nodes) ?? [],
                           ms: try c.decodeIfPresent(Int.self, forKey: .ms),
-                          percent: try c.decodeIfPresent(Int.self, forKey: .percent))
+                          percent: try c.decodeIfPresent(Int.self, forKey: .percent),
+                          path: try c.decodeIfPresent(PricePath.Kind.self, forKey: .path))
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -150,6 +151,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             try c.encode(fault.op, forKey: .op)
             if !fault.nodes.isEmpty { try c.encode(fault.nodes, forKey: .nodes) }
             try c.encodeIfPresent(fault.ms, forKey: .ms)
+            try c.encodeIfPresent(fault.path, forKey: .path)
             try c.encodeIfPresent(fault.percent, forKey: .percent)
         }
     }
