@@ -178,7 +178,7 @@ extension Ledger {
         for address in recheck where address != r.backstopAddress {
             let a = account(address)
             guard !a.positions.isEmpty || a.hasDebt else { continue }
-            guard let req = try? requirement(address), req.maintenance > 0,
+            guard let req = try? requirement(of: a), req.maintenance > 0,
                   req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
             candidates.append((0, req.liquidationValue, req.maintenance, address))
         }
@@ -188,6 +188,7 @@ extension Ledger {
             return l != rr ? l < rr : x.address < y.address
         }
         var taken: [Address] = []
+        let dirtyBefore = dirty.count
         for c in candidates.prefix(Int(r.backstopMaxPerBlock)) {
             beginTransaction()
             do {
@@ -198,8 +199,9 @@ extension Ledger {
                 rollbackTransaction()
             }
         }
-        // Takeovers changed accounts; the backstop's own exposure too.
-        for key in dirty { if case .account(let a) = key { reindex(a) } }
+        // Takeovers changed accounts; the backstop's own exposure too. (The block's earlier
+        // changes were re-indexed before the recheck.)
+        for key in dirty[dirtyBefore...] { if case .account(let a) = key { reindex(a) } }
         return taken
     }
 }

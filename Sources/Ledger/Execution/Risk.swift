@@ -55,8 +55,11 @@ extension Ledger {
 
     /// The numbers of the account's own mode.
     func requirement(_ address: Address) throws(LedgerError) -> Requirement {
-        let a = account(address)
-        return try evaluate(accountRisk(a)).requirement(portfolioMode: a.mode == .portfolio)
+        try requirement(of: account(address))
+    }
+
+    func requirement(of a: Account) throws(LedgerError) -> Requirement {
+        try evaluate(accountRisk(a)).requirement(portfolioMode: a.mode == .portfolio)
     }
 
     /// The check after every risk-adding action: slack covers the reserved margin and, in
