@@ -27,6 +27,7 @@ extension Ledger {
     /// The assets an account is exposed to (sorted, unique).
     func exposedAssets(_ a: Account) -> [AssetID] {
         var out: [AssetID] = []
+        out.reserveCapacity(a.holdings.count + a.positions.count)
         for h in a.holdings where h.debtShares > 0 || (h.asset != 0 && !h.isEmpty) { out.append(h.asset) }
         for p in a.positions {
             let base = config.genesis.markets[Int(p.market)].base

@@ -19,6 +19,8 @@ extension Ledger {
     public func accountRisk(_ account: Account) throws(LedgerError) -> AccountRisk {
         var usdc: Int64 = 0
         var exposures: [Exposure] = []
+        // One allocation, not one per doubling.
+        exposures.reserveCapacity(account.holdings.count + account.positions.count)
         var hasDebt = false
         for h in account.holdings {
             let (s, o) = try amounts(h)
