@@ -27,9 +27,9 @@ struct LedgerBench: ParsableCommand {
     @Option(help: "Genesis file (10 perps and 4 spot markets).") var genesis = "genesis/bench.json"
     @Option(help: "Parts to run, comma-separated: throughput, margin, root.") var parts = "throughput,margin,root"
     @Option(help: "Funded trader accounts.") var accounts = 10_000
-    @Option(help: "Timed blocks per run.") var blocks = 40
-    @Option(help: "Untimed blocks before the timed ones.") var warmupBlocks = 10
-    @Option(help: "Transactions per block (besides the oracle updates).") var transactions = 5_000
+    @Option(help: "Timed blocks per run.") var blocks = 10
+    @Option(help: "Untimed blocks before the timed ones.") var warmupBlocks = 3
+    @Option(help: "Transactions per block (besides the oracle updates).") var transactions = 20_000
     @Option(help: "Percent chance per block of a 30% crash of one asset.") var crashPercent = 0
     @Option(help: "Seed of the transaction stream.") var seed: UInt64 = 1
     @Option(help: "CPU seconds per margin measurement.") var marginSeconds = 2.0
