@@ -137,10 +137,10 @@ public struct Ledger: Sendable {
             switch key {
             case .global: slot = 0
             case .insurance: slot = 1
-            case .pool(let a): slot = 2 + Int(a)
-            case .oracle(let a): slot = 2 + pools.count + Int(a)
-            case .market(let m): slot = 2 + pools.count + oracles.count + Int(m)
-            case .order, .account: slot = fixed
+            case .pool(let a) where Int(a) < pools.count: slot = 2 + Int(a)
+            case .oracle(let a) where Int(a) < oracles.count: slot = 2 + pools.count + Int(a)
+            case .market(let m) where Int(m) < markets.count: slot = 2 + pools.count + oracles.count + Int(m)
+            default: slot = fixed
             }
             if slot < fixed {
                 if seenFixed[slot] { continue }
