@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // libsodium, found through pkg-config; Debian's libsodium-dev provides it.
@@ -43,12 +45,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Key files on disk for the wallet commands.
         .target(name: "Wallet", dependencies: ["BallastCrypto"]),
         // The wallet's side of the HTTP API: a client of a node and the tables `ballast query` prints.
-        .target(name: "WalletClient", dependencies: ["Node", "Ledger"]),
+        .target(name: "WalletClient", dependencies: ["Node", "Ledger", "BallastCrypto"]),
         // 2-chain HotStuff (Jolteon) consensus. Pure: inputs in, effects out.
         .target(name: "Consensus", dependencies: ["BallastCrypto", "Codec"]),
         // Deterministic network simulator with Byzantine replicas, for tests, `ballast sim` and benchmarks.
@@ -65,7 +68,17 @@ let package = Package(
             ]
         ),
         // Local multi-validator testnets: keys, genesis and homes, node processes, status.
-        .target(name: "Cluster", dependencies: ["BallastCrypto", "Ledger", "Node", "Wallet"]),
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "BallastCrypto", "Codec", "Ledger", "Node", "Simulator", "Storage", "Wallet", "WalletClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         // The `ballast` command: wallet, offline signing, benchmarks.
         .executableTarget(
             name: "BallastCLI",
@@ -87,6 +100,16 @@ let package = Package(
         ),
         // Seeded randomness and sizing for tests and simulations.
         .target(name: "TestSupport", dependencies: ["Simulator"]),
+        // A raw TCP peer that sends tests' misbehaving frames and handshakes to a validator.
+        .target(
+            name: "PeerTestSupport",
+            dependencies: [
+                "PeerNetwork", "BallastCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "BallastCryptoTests", dependencies: ["BallastCrypto", "Codec"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "BallastCrypto", "Codec", "TestSupport"]),
@@ -95,11 +118,16 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "NodeTestSupport", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport",
+                "Node", "NodeTestSupport", "Cluster", "Ledger", "BallastCrypto", "Codec", "Storage", "TestSupport", "PeerTestSupport", "PeerNetwork",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto"]),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "Storage", "WalletClient", "Wallet",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(name: "WalletTests", dependencies: ["Wallet", "BallastCrypto"]),
         .testTarget(
             name: "WalletClientTests",
@@ -114,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "NetworkTests",
             dependencies: [
-                "PeerNetwork", "BallastCrypto", "Codec",
+                "PeerNetwork", "PeerTestSupport", "BallastCrypto", "Codec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building Ballast needs and is missing (Debian/Ubuntu): pkg-config,
-# libsodium-dev (Ed25519, BLAKE2b) and libsqlite3-dev (GRDB, the node's store).
+# libsodium-dev (Ed25519, BLAKE2b) and libsqlite3-dev (GRDB, the node's store); and python3-venv,
+# which the Hyperliquid SDK test (cluster/hyperliquid-sdk-test.sh) makes its virtual environment with.
 # Used by the README's first command and by .ci/run, so the two cannot drift.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libsodium 2>/dev/null || need+=(libsodium-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)   # GRDB (Storage)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)   # brings python3 too
 if [ ${#need[@]} -gt 0 ]; then
     echo "install: installing ${need[*]}"
     sudo=()

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import Ledger
 import Mempool
+import Cluster
 
 /// `ballast bench admission`: how fast one node admits signed transactions, and
 /// what each costs in CPU next to a bare libsodium verification, in one run.
@@ -106,12 +107,4 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func add() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
-}
-
-/// CPU seconds used by the whole process (all threads).
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }

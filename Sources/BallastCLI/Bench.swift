@@ -9,7 +9,7 @@ import Ledger
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (use a release build: swift build -c release).",
-        subcommands: [CryptoBench.self, CodecBench.self, AdmissionBench.self, LedgerBench.self]
+        subcommands: [CryptoBench.self, CodecBench.self, AdmissionBench.self, HTTPAdmissionBench.self, MemoryBench.self, LedgerBench.self]
     )
 }
 
@@ -90,24 +90,39 @@ struct CryptoBench: ParsableCommand {
     @Option(help: "CPU seconds per contender per round.") var seconds = 1.0
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
+    /// A typical signed message: an order transaction's signing bytes, its signature and key.
+    static func typicalSignedOrder() throws -> (message: [UInt8], signature: Signature, publicKey: PublicKey) {
         let key = try SigningKey(seed: [UInt8](repeating: 7, count: 32))
-        // A typical signed message: an order transaction's signing bytes.
         let message = Transaction(chainID: "ballast-testnet", signer: key.publicKey, nonce: 1_764_000_000_000,
                                   action: .placeOrders([OrderRequest(market: 3, side: .buy, price: 62_000_000_000, size: 1_000_000)]))
             .signingMessage
-        let signature = key.sign(message)
-        let publicKey = key.publicKey
-        let rawSignature = signature.bytes
-        let rawKey = publicKey.bytes
+        return (message, key.sign(message), key.publicKey)
+    }
+
+    /// `batch` raw libsodium verifications of `sample`; returns how many failed.
+    static func rawVerify(_ sample: (message: [UInt8], signature: Signature, publicKey: PublicKey), batch: Int) -> Int {
+        var failures = 0
+        let signature = sample.signature.bytes, key = sample.publicKey.bytes, message = sample.message
+        for _ in 0..<batch where crypto_sign_verify_detached(signature, message, UInt64(message.count), key) != 0 { failures += 1 }
+        return failures
+    }
+
+    /// Raw libsodium verifications per CPU second of this thread, over about `seconds` of CPU.
+    static func rawVerifyRate(seconds: Double) throws -> Double {
+        let sample = try typicalSignedOrder()
+        var failures = 0
+        let m = measure(seconds: seconds, batch: 100) { failures += rawVerify(sample, batch: 100) }
+        guard failures == 0 else { throw UserError("a verification failed: the benchmark is broken") }
+        return Double(m.operations) / m.seconds
+    }
+
+    func run() throws {
+        let sample = try Self.typicalSignedOrder()
+        let (message, signature, publicKey) = sample
         var failures = 0
         let batch = 100
         let results = interleaved(rounds: rounds, secondsEach: seconds, batch: batch, [
-            ("raw libsodium crypto_sign_verify_detached", {
-                for _ in 0..<batch where crypto_sign_verify_detached(rawSignature, message, UInt64(message.count), rawKey) != 0 {
-                    failures += 1
-                }
-            }),
+            ("raw libsodium crypto_sign_verify_detached", { failures += Self.rawVerify(sample, batch: batch) }),
             ("Crypto PublicKey.verify", {
                 for _ in 0..<batch where !publicKey.verify(signature, for: message) { failures += 1 }
             }),

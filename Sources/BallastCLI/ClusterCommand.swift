@@ -8,7 +8,8 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Run a local multi-validator testnet.",
-        subcommands: [Up.self, Status.self, Down.self, Reset.self]
+        subcommands: [Up.self, Status.self, Down.self, Reset.self, Load.self, Keeper.self, Verify.self,
+                      Kill.self, Restart.self, Pause.self, Resume.self, Partition.self, Heal.self, Delay.self, Loss.self, RestartAll.self]
     )
 
     /// The option every cluster command shares.
@@ -19,53 +20,74 @@ struct ClusterCommand: AsyncParsableCommand {
 
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create the cluster on first use, start its nodes and show their status until Ctrl-C.",
-            discussion: "Running it again resumes the same chain from the existing homes.")
+            abstract: "Create the cluster on first use, start its nodes and harness and show their status until Ctrl-C.",
+            discussion: """
+                Running it again resumes the same chain from the existing homes. The harness runs each validator's \
+                oracle feeder, a link proxy between every two validators (for partition, delay and loss), the fault \
+                commands (`ballast cluster kill` …) and, with --manifest, the manifest's price path, schedule and duration.
+                """)
         @OptionGroup var location: Location
-        @Option(help: "Number of validators (only when creating the cluster).") var validators = 4
+        @Option(help: "Number of validators (only when creating the cluster; a manifest's count wins).") var validators = 4
         @Option(help: "Genesis template: its validators and faucet are replaced by fresh keys (default: genesis/testnet.json).")
         var genesis: String?
         @Option(name: .customLong("p2p-port"), help: "Validator I listens for peers on 127.0.0.1:(this + I).") var p2pPort = 26656
         @Option(name: .customLong("rpc-port"), help: "Validator I serves its HTTP API on 127.0.0.1:(this + I).") var rpcPort = 8080
-        @Flag(help: "Start the nodes, wait until they answer, and return; `ballast cluster down` stops them.") var detach = false
+        @Option(name: .customLong("proxy-port"), help: "Link proxies listen on 127.0.0.1:(this + I x N + J) (default: free ports, chosen once).")
+        var proxyPort: Int?
+        @Option(help: "A scenario (cluster/*.json): price path, load shape, fault schedule, duration.") var manifest: String?
+        @Flag(help: "Start the cluster and its harness in the background, wait until the nodes answer, and return; `ballast cluster down` stops it.")
+        var detach = false
+        @Flag(help: .hidden) var background = false
 
         func run() async throws {
             // Caught from the start, so a Ctrl-C while the nodes start still stops them all.
             let stop = detach ? nil : StopSignals()
             try await reportingErrors(json: false) {
                 let layout = location.layout
-                let (manifest, created) = try ClusterSetup.prepare(layout, validators: validators, templateGenesis: try templatePath(),
-                                                                   p2pBasePort: p2pPort, rpcBasePort: rpcPort)
-                if let running = ClusterPIDs.load(layout)?.running, !running.isEmpty {
-                    throw UserError("the cluster at \(layout.directory) is already running (PIDs \(running.map { String($0.pid) }.joined(separator: ", "))): "
-                        + "see `ballast cluster status --dir \(location.dir)`, or stop it with `ballast cluster down --dir \(location.dir)`")
-                }
-                let executable = try BallastExecutable.locate()
-                var processes: [Process] = []
-                do {
-                    for i in 0..<manifest.validators {
-                        processes.append(try NodeProcesses.start(executable: executable, home: layout.home(i), log: layout.logPath(i), detached: detach))
+                let scenario = try manifest.map { try Manifest.load(path: $0) }
+                var (cluster, created) = try ClusterSetup.prepare(layout, validators: scenario?.validators ?? validators,
+                                                                  templateGenesis: try templatePath(),
+                                                                  p2pBasePort: p2pPort, rpcBasePort: rpcPort)
+                if let recorded = ClusterPIDs.load(layout) {
+                    let pids = recorded.running.map(\.pid) + [recorded.runningHarness(layout)].compactMap { $0 }
+                    if !pids.isEmpty {
+                        throw UserError("the cluster at \(layout.directory) is already running (PIDs \(pids.map(String.init).joined(separator: ", "))): "
+                            + "see `ballast cluster status --dir \(location.dir)`, or stop it with `ballast cluster down --dir \(location.dir)`")
                     }
-                    try ClusterPIDs(nodes: processes.enumerated().map { .init(node: $0, pid: $1.processIdentifier, home: layout.home($0)) }).write(layout)
-                } catch {
-                    NodeProcesses.stop(processes.map(\.processIdentifier))
-                    throw error
                 }
-                print("\(created ? "created" : "resumed") cluster \(manifest.chainId) in \(layout.directory): \(manifest.validators) validators, "
-                    + "HTTP APIs \(manifest.rpcURL(0))…\(manifest.rpcBasePort + manifest.validators - 1), logs in \(layout.directory)/nodeI/node.log")
-                print("faucet \(manifest.faucetAddress); wallet home \(layout.walletHome):")
-                print("  BALLAST_HOME=\(layout.walletHome) ballast tx transfer --to ADDRESS --asset 0 --amount 1000000000 --key faucet --node \(manifest.rpcURL(0))")
+                cluster = try ClusterHarness.assignProxyPorts(layout, cluster, base: proxyPort)
+                let executable = try BallastExecutable.locate()
+                if !background {
+                    print("\(created ? "created" : "resumed") cluster \(cluster.chainId) in \(layout.directory): \(cluster.validators) validators, "
+                        + "HTTP APIs \(cluster.rpcURL(0))…\(cluster.rpcBasePort + cluster.validators - 1), logs in \(layout.directory)/nodeI/node.log, "
+                        + "harness log \(layout.harnessLogPath)")
+                    print("faucet \(cluster.faucetAddress); wallet home \(layout.walletHome):")
+                    print("  BALLAST_HOME=\(layout.walletHome) ballast tx transfer --to ADDRESS --asset 0 --amount 1000000000 --key faucet --node \(cluster.rpcURL(0))")
+                }
                 if detach {
-                    try await waitUntilAnswering(manifest, processes: processes)
-                    print(await ClusterStatusClient(manifest: manifest).snapshot().table())
-                    print("running in the background; stop with: ballast cluster down --dir \(location.dir)")
+                    try await startInBackground(cluster, executable: executable)
                     return
                 }
-                if let stop { await liveView(manifest, processes: processes, stop: stop) }
-                print("stopping \(processes.count) nodes…")
-                let killed = NodeProcesses.stop(processes.map(\.processIdentifier))
-                try? FileManager.default.removeItem(atPath: layout.pidsPath)
-                print(killed.isEmpty ? "stopped" : "stopped (killed \(killed.count) that did not stop in time)")
+                let harness = try ClusterHarness(layout: layout, manifest: cluster, executable: executable,
+                                                 options: .init(detachedNodes: background, scenario: scenario, echo: background))
+                do { try await harness.start() } catch {
+                    await harness.stop()
+                    throw error
+                }
+                let (ended, ending) = AsyncStream<Void>.makeStream()
+                stop?.onStop { ending.yield() }
+                let scenarioEnd = Task {
+                    await harness.waitForScenarioEnd()
+                    ending.yield()
+                }
+                let view = background ? nil : Task { await liveView(harness) }
+                for await _ in ended { break }
+                view?.cancel()
+                await view?.value
+                scenarioEnd.cancel()
+                if !background { print("stopping \(cluster.validators) nodes…") }
+                await harness.stop()
+                if !background { print("stopped; harness log: \(layout.harnessLogPath)") }
             }
         }
 
@@ -83,54 +105,82 @@ struct ClusterCommand: AsyncParsableCommand {
             return beside
         }
 
-        private func waitUntilAnswering(_ manifest: ClusterManifest, processes: [Process]) async throws {
-            let client = ClusterStatusClient(manifest: manifest, timeout: 1)
+        /// Runs this command again as the background harness (output in DIR/harness.out), and
+        /// waits until it has started every node and they all answer.
+        private func startInBackground(_ cluster: ClusterManifest, executable: String) async throws {
+            let layout = location.layout
+            var arguments = ["cluster", "up", "--dir", layout.directory, "--background", "--validators", "\(cluster.validators)"]
+            if let manifest { arguments += ["--manifest", URL(fileURLWithPath: manifest).standardizedFileURL.path] }
+            if let genesis { arguments += ["--genesis", URL(fileURLWithPath: genesis).standardizedFileURL.path] }
+            let output = layout.directory + "/harness.out"
+            let child = try NodeProcesses.spawn(executable: executable, arguments: arguments, log: output, detached: true)
+            let client = ClusterStatusClient(manifest: cluster, timeout: 1)
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
-                if let dead = processes.firstIndex(where: { !$0.isRunning }) {
-                    throw UserError("node \(dead) exited (status \(processes[dead].terminationStatus)); see \(location.layout.logPath(dead))")
+                guard child.isRunning else {
+                    let tail = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
+                    throw UserError("the background harness exited (status \(child.terminationStatus)):\n\(tail)")
                 }
-                if await client.snapshot().rows.allSatisfy({ $0.status != nil }) { return }
+                let faults = FaultState.load(layout).flatMap { $0.harnessPID == child.processIdentifier ? $0 : nil }
+                if let dead = faults?.processes.firstIndex(of: .exited) {
+                    stop(child)
+                    let log = layout.logPath(dead)
+                    let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""
+                    throw UserError("validator-\(dead) exited as it started; the end of \(log):\n\(tail)")
+                }
+                if let faults, await client.snapshot().rows.allSatisfy({ $0.status != nil }) {
+                    print(await client.snapshot().table(faults: faults))
+                    print("running in the background (harness PID \(child.processIdentifier), log \(layout.harnessLogPath)); "
+                        + "stop with: ballast cluster down --dir \(location.dir)")
+                    return
+                }
                 try await Task.sleep(for: .milliseconds(200))
             }
-            throw UserError("the nodes did not all answer within 60 s; see the logs in \(location.layout.directory)/nodeI/node.log")
+            stop(child)
+            throw UserError("the nodes did not all answer within 60 s; see the logs in \(layout.directory)/nodeI/node.log and \(output)")
         }
 
-        /// Redraws the status table every second until SIGINT or SIGTERM.
-        private func liveView(_ manifest: ClusterManifest, processes: [Process], stop: StopSignals) async {
+        /// Stops the background harness (it stops its nodes), and whatever it recorded.
+        private func stop(_ harness: Process) {
+            NodeProcesses.stop([harness.processIdentifier], timeout: .seconds(25))
+            ClusterPIDs.stopRecorded(location.layout)
+        }
+
+        /// Redraws the status table every second until cancelled.
+        private func liveView(_ harness: ClusterHarness) async {
+            let manifest = harness.manifest
             let client = ClusterStatusClient(manifest: manifest, timeout: 1)
-            let view = Task {
-                let interactive = isatty(STDOUT_FILENO) == 1
-                var history: [(at: ContinuousClock.Instant, height: UInt64)] = []
-                while !Task.isCancelled {
-                    let snapshot = await client.snapshot()
-                    // The rate over the last 10 s in which every node answered: a node coming
-                    // up reports its stored height at once, which is no commit rate.
-                    if snapshot.rows.allSatisfy({ $0.status != nil }) {
-                        history.append((snapshot.takenAt, snapshot.maxHeight))
-                        if history.count > 11 { history.removeFirst() }
-                    } else {
-                        history.removeAll()
-                    }
-                    var rate = 0.0
-                    if let first = history.first, let last = history.last, last.at > first.at {
-                        let seconds = Double((last.at - first.at).components.seconds) + Double((last.at - first.at).components.attoseconds) / 1e18
-                        rate = Double(last.height - min(first.height, last.height)) / seconds
-                    }
-                    var exited: [Int: Int32] = [:]
-                    for (i, p) in processes.enumerated() where !p.isRunning { exited[i] = p.terminationStatus }
-                    let verdict = snapshot.rows.contains(where: \.diverges) ? "STATE ROOTS DIFFER" : "roots agree"
-                    let screen = (interactive ? "\u{1B}[H\u{1B}[2J" : "\n")
-                        + "cluster \(manifest.chainId): \(manifest.validators) validators, \(String(format: "%.2f", rate)) blocks/s, "
-                        + "\(verdict) at height \(snapshot.commonHeight.map(String.init) ?? "-")  (Ctrl-C stops)\n"
-                        + snapshot.table(exited: exited)
-                    print(screen)
-                    fflush(nil)   // all streams: stdout is not line-buffered when piped to a file
-                    try? await Task.sleep(for: .seconds(1))
+            let interactive = isatty(STDOUT_FILENO) == 1
+            var history: [(at: ContinuousClock.Instant, height: UInt64)] = []
+            while !Task.isCancelled {
+                let snapshot = await client.snapshot()
+                // The rate over the last 10 s in which every node answered: a node coming
+                // up reports its stored height at once, which is no commit rate.
+                if snapshot.rows.allSatisfy({ $0.status != nil }) {
+                    history.append((snapshot.takenAt, snapshot.maxHeight))
+                    if history.count > 11 { history.removeFirst() }
+                } else {
+                    history.removeAll()
                 }
+                var rate = 0.0
+                if let first = history.first, let last = history.last, last.at > first.at {
+                    let seconds = Double((last.at - first.at).components.seconds) + Double((last.at - first.at).components.attoseconds) / 1e18
+                    rate = Double(last.height - min(first.height, last.height)) / seconds
+                }
+                let faults = await harness.faults
+                let feeders = await harness.feeders
+                let events = await harness.recentEvents
+                let verdict = snapshot.rows.contains(where: \.diverges) ? "STATE ROOTS DIFFER" : "roots agree"
+                let screen = (interactive ? "\u{1B}[H\u{1B}[2J" : "\n")
+                    + "cluster \(manifest.chainId): \(manifest.validators) validators, \(String(format: "%.2f", rate)) blocks/s, "
+                    + "\(verdict) at height \(snapshot.commonHeight.map(String.init) ?? "-")  (Ctrl-C stops)\n"
+                    + snapshot.table(exited: await harness.exitedNodes, faults: faults) + "\n"
+                    + "oracle feeds accepted: " + feeders.map { "\($0.accepted)" }.joined(separator: " ")
+                    + (interactive ? "\n" + events.joined(separator: "\n") : "")
+                print(screen)
+                fflush(nil)   // all streams: stdout is not line-buffered when piped to a file
+                try? await Task.sleep(for: .seconds(1))
             }
-            stop.onStop { view.cancel() }
-            await view.value
         }
     }
 
@@ -142,7 +192,9 @@ struct ClusterCommand: AsyncParsableCommand {
             try await reportingErrors(json: false) {
                 let manifest = try ClusterManifest.load(location.layout)
                 let snapshot = await ClusterStatusClient(manifest: manifest).snapshot()
-                print(snapshot.table())
+                let faults = FaultState.load(location.layout)
+                print(snapshot.table(faults: faults))
+                if faults == nil { print("no harness running: fault commands are not available") }
                 if snapshot.rows.contains(where: \.diverges) {
                     throw UserError("state roots differ at height \(snapshot.commonHeight ?? 0)")
                 }
@@ -182,6 +234,89 @@ struct ClusterCommand: AsyncParsableCommand {
             }
         }
     }
+
+    // MARK: - Faults, applied by the running harness
+
+    /// The validators a fault command names.
+    struct Targets: ParsableArguments {
+        @OptionGroup var location: Location
+        @Argument(help: "Validators: validator-I or I.") var validators: [String] = []
+    }
+
+    static func inject(_ fault: Fault, _ location: Location) async throws {
+        try await reportingErrors(json: false) {
+            print("\(fault): " + (try await ControlRequest.send(fault, to: location.layout)))
+        }
+    }
+
+    /// A fault command naming validators; `run` sends `op` on them to the harness.
+    protocol TargetedFault: AsyncParsableCommand {
+        static var op: Fault.Op { get }
+        var targets: Targets { get }
+    }
+
+    struct Kill: TargetedFault {
+        static let configuration = CommandConfiguration(abstract: "Kill validators' processes with SIGKILL (kill -9).")
+        static let op = Fault.Op.kill
+        @OptionGroup var targets: Targets
+    }
+
+    struct Restart: TargetedFault {
+        static let configuration = CommandConfiguration(abstract: "Start validators again (a running one is stopped with SIGTERM first).")
+        static let op = Fault.Op.restart
+        @OptionGroup var targets: Targets
+    }
+
+    struct Pause: TargetedFault {
+        static let configuration = CommandConfiguration(abstract: "Freeze validators' processes (SIGSTOP).")
+        static let op = Fault.Op.pause
+        @OptionGroup var targets: Targets
+    }
+
+    struct Resume: TargetedFault {
+        static let configuration = CommandConfiguration(abstract: "Resume paused validators (SIGCONT).")
+        static let op = Fault.Op.resume
+        @OptionGroup var targets: Targets
+    }
+
+    struct Partition: TargetedFault {
+        static let configuration = CommandConfiguration(abstract: "Cut every link between the named validators and the rest.")
+        static let op = Fault.Op.partition
+        @OptionGroup var targets: Targets
+    }
+
+    struct Heal: TargetedFault {
+        static let configuration = CommandConfiguration(
+            abstract: "Clear link faults (cuts, delay, loss) on the named validators' links; no names: on every link.")
+        static let op = Fault.Op.heal
+        @OptionGroup var targets: Targets
+    }
+
+    struct Delay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delay the bytes on links: one validator's links, or the links among two or more (0 ms clears).")
+        @OptionGroup var targets: Targets
+        @Option(help: "Milliseconds of delay.") var ms: Int
+        func run() async throws { try await inject(Fault(op: .delay, nodes: targets.validators, ms: ms), targets.location) }
+    }
+
+    struct Loss: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop a share of the messages on links: one validator's links, or the links among two or more (0 clears).")
+        @OptionGroup var targets: Targets
+        @Option(help: "Percent of messages dropped.") var percent: Int
+        func run() async throws { try await inject(Fault(op: .loss, nodes: targets.validators, percent: percent), targets.location) }
+    }
+
+    struct RestartAll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "restart-all", abstract: "Kill every validator (SIGKILL) and start them all at once.")
+        @OptionGroup var location: Location
+        func run() async throws { try await inject(Fault(op: .restartAll), location) }
+    }
+}
+
+extension ClusterCommand.TargetedFault {
+    func run() async throws { try await ClusterCommand.inject(Fault(op: Self.op, nodes: targets.validators), targets.location) }
 }
 
 /// SIGINT and SIGTERM, caught from creation on: runs the action given to `onStop`

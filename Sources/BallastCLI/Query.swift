@@ -20,7 +20,7 @@ struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounts, markets, books, pools, blocks and transactions from a node.",
         discussion: "Amounts are shown with their asset's decimals; --json prints the node's answer unchanged (base units).",
-        subcommands: [Account.self, Status.self, Transaction.self, Markets.self, Book.self, Pools.self, Block.self]
+        subcommands: [Account.self, History.self, Status.self, Transaction.self, Markets.self, Book.self, Pools.self, Block.self]
     )
 
     /// Options of every query.
@@ -50,6 +50,21 @@ struct Query: AsyncParsableCommand {
         @OptionGroup var options: Options
         func run() async throws {
             try await options.show("/v1/accounts/\(address)", as: AccountSummary.self) { Report.account($0, units: $1) }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "An account's history, newest first: fills, funding payments, liquidations, transfers, lending actions.",
+            discussion: "Pages of --limit events; the last line names the --before cursor of the next (older) page.")
+        @Argument(help: "The account's address (0x + 40 hex digits).") var address: Address
+        @Option(help: "Events per page (1 to 1000).") var limit = 50
+        @Option(help: "Only events older than this cursor (HEIGHT-SEQUENCE, a previous page's next).") var before: String?
+        @OptionGroup var options: Options
+        func run() async throws {
+            try await options.show(NodeClient.historyPath(address.description, limit: limit, before: before), as: HistoryPage.self) {
+                Report.history($0, units: $1)
+            }
         }
     }
 

@@ -81,6 +81,10 @@ public enum ClusterSetup {
             // Every wallet command of a user (and a load generator) comes from 127.0.0.1.
             config.rpc.rateLimitPerSecond = 100_000
             config.logLevel = "notice"
+            // One crashed or cut-off validator costs two rounds without a QC (the round whose votes
+            // it collects, then its own) plus, on an idle chain, the next leader's idle wait:
+            // 1 s + 2 x 1.5 s keeps that under the 5 s the end-to-end test allows (2 s rounds made it 5 s).
+            config.consensus.roundTimeoutMs = 1_500
             let home = NodeHome(path: layout.home(i))
             if FileManager.default.fileExists(atPath: layout.home(i)) {
                 try FileManager.default.removeItem(atPath: layout.home(i))   // a half-made home from an interrupted run

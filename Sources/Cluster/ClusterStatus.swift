@@ -92,21 +92,24 @@ extension ClusterSnapshot {
     }
 
     /// The table `cluster status` and the live view print: one line per node.
-    /// `exited` names nodes whose process is known to have stopped, with its exit status.
-    public func table(exited: [Int: Int32] = [:]) -> String {
+    /// `exited` names nodes whose process is known to have stopped, with its exit status;
+    /// `faults`, when a harness runs, adds each node's injected faults.
+    public func table(exited: [Int: Int32] = [:], faults: FaultState? = nil) -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        var lines = [pad("NODE", 14) + pad("HEIGHT", 9) + pad("ROUND", 9) + pad("MEMPOOL", 9) + pad("PEERS", 7) + "STATE ROOT"]
+        var lines = [pad("NODE", 14) + pad("HEIGHT", 9) + pad("ROUND", 9) + pad("MEMPOOL", 9) + pad("PEERS", 7) + pad("STATE ROOT", 14)
+                     + (faults == nil ? "" : "FAULTS")]
         for row in rows {
+            let fault = faults.flatMap { row.node < $0.validators ? $0.summary(node: row.node) : nil } ?? ""
             guard let s = row.status else {
                 let why = exited[row.node].map { "process exited (status \($0))" } ?? "not answering"
-                lines.append(pad(row.name, 14) + why)
+                lines.append(pad(row.name, 14) + pad(why, 48) + fault)
                 continue
             }
             let root = String(s.stateRoot.hasPrefix("0x") ? s.stateRoot.dropFirst(2).prefix(12) : s.stateRoot.prefix(12))
-            let mark = row.diverges ? "  ROOT DIFFERS at height \(commonHeight ?? 0)" : ""
+            let mark = row.diverges ? "ROOT DIFFERS at height \(commonHeight ?? 0) " : ""
             lines.append(pad(row.name, 14) + pad("\(s.height)", 9) + pad("\(s.round)", 9) + pad("\(s.mempoolSize)", 9)
-                         + pad("\(s.peers.count)", 7) + root + mark)
+                         + pad("\(s.peers.count)", 7) + pad(root, 14) + mark + fault)
         }
-        return lines.joined(separator: "\n")
+        return lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n")
     }
 }

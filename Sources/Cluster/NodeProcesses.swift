@@ -29,12 +29,18 @@ public enum NodeProcesses {
     /// `environment` adds to (or overrides) this process's environment.
     public static func start(executable: String, home: String, log: String, detached: Bool = false,
                              environment: [String: String] = [:]) throws -> Process {
+        try spawn(executable: executable, arguments: ["node", "start", "--home", home], log: log, detached: detached, environment: environment)
+    }
+
+    /// Starts `executable ARGUMENTS`, its output appended to `log`; `detached` and `environment` as for `start`.
+    public static func spawn(executable: String, arguments: [String], log: String, detached: Bool = false,
+                             environment: [String: String] = [:]) throws -> Process {
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: log) else { throw ClusterError("cannot write \(log)") }
         handle.seekToEndOfFile()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["node", "start", "--home", home]
+        process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -72,11 +78,33 @@ public enum NodeProcesses {
         return args.contains("node") && args.contains("start") && args[h + 1] == home
     }
 
+    /// True when `pid` runs `ballast cluster up … --dir directory` (a harness). Without /proc, any live PID counts.
+    public static func isHarness(_ pid: Int32, directory: String) -> Bool {
+        guard isAlive(pid) else { return false }
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+            return !FileManager.default.fileExists(atPath: "/proc/self/cmdline")
+        }
+        let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard args.contains("cluster"), args.contains("up") else { return false }
+        // `--dir X`, `--dir=X`, or the default.
+        var dir = "cluster/local"
+        if let d = args.firstIndex(of: "--dir"), d + 1 < args.count { dir = args[d + 1] }
+        if let given = args.first(where: { $0.hasPrefix("--dir=") }) { dir = String(given.dropFirst("--dir=".count)) }
+        if !dir.hasPrefix("/"), let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") {
+            dir = cwd + "/" + dir
+        }
+        return ClusterLayout(directory: dir).directory == directory
+    }
+
     /// SIGTERM to each, then waits up to `timeout` for all to exit; any still alive then get SIGKILL.
     /// Returns the PIDs that had to be killed.
     @discardableResult
     public static func stop(_ pids: [Int32], timeout: Duration = .seconds(10)) -> [Int32] {
-        for pid in pids where isAlive(pid) { kill(pid, SIGTERM) }
+        // SIGCONT after SIGTERM: a paused (SIGSTOPped) node handles the SIGTERM once it runs again.
+        for pid in pids where isAlive(pid) {
+            kill(pid, SIGTERM)
+            kill(pid, SIGCONT)
+        }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, pids.contains(where: isAlive) { usleep(50_000) }
         let stubborn = pids.filter(isAlive)
@@ -101,7 +129,12 @@ public struct ClusterPIDs: Codable, Sendable, Equatable {
         }
     }
     public var nodes: [Entry]
-    public init(nodes: [Entry]) { self.nodes = nodes }
+    /// The `cluster up` process that runs the harness (fault injection, oracle feeders, schedule).
+    public var harness: Int32?
+    public init(nodes: [Entry], harness: Int32? = nil) {
+        self.nodes = nodes
+        self.harness = harness
+    }
 
     public static func load(_ layout: ClusterLayout) -> ClusterPIDs? {
         guard let data = FileManager.default.contents(atPath: layout.pidsPath) else { return nil }
@@ -117,12 +150,25 @@ public struct ClusterPIDs: Codable, Sendable, Equatable {
     /// The recorded processes that are still running as the nodes they were started as.
     public var running: [Entry] { nodes.filter { NodeProcesses.isNode($0.pid, home: $0.home) } }
 
-    /// Stops every recorded node still running and removes the file. Returns the entries stopped.
+    /// The recorded harness, if it still runs as `cluster up` for `layout`.
+    public func runningHarness(_ layout: ClusterLayout) -> Int32? {
+        guard let harness, NodeProcesses.isHarness(harness, directory: layout.directory) else { return nil }
+        return harness
+    }
+
+    /// Stops the recorded harness (which stops its nodes) and every recorded node still
+    /// running, and removes the file. Returns the node entries that were running.
     @discardableResult
     public static func stopRecorded(_ layout: ClusterLayout, timeout: Duration = .seconds(10)) -> [Entry] {
         guard let recorded = load(layout) else { return [] }
         let running = recorded.running
-        NodeProcesses.stop(running.map(\.pid), timeout: timeout)
+        if let harness = recorded.runningHarness(layout) {
+            // The harness stops its nodes with the same SIGTERM-then-SIGKILL wait; give it that and a margin.
+            NodeProcesses.stop([harness], timeout: timeout + .seconds(15))
+        }
+        // Nodes the harness did not stop (or started by a harness that is gone); their PIDs may have changed.
+        let left = (load(layout) ?? recorded).running + running
+        NodeProcesses.stop(left.map(\.pid), timeout: timeout)
         try? FileManager.default.removeItem(atPath: layout.pidsPath)
         return running
     }

@@ -4,6 +4,7 @@ extension Replica {
     mutating func onStart() {
         let first = max(Replica.after(safety.highQC.round), safety.lastVotedRound, 1)
         guard first > round else { return }
+        startRound = first
         enterRound(first)
         let highID = safety.highQC.blockID
         if !store.contains(highID) && safety.highQC.round > store.committed.round {

@@ -36,3 +36,12 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// Whether the committed block at `height` is still in memory, so that a
+    /// peer's block request from just below it can be served from here; the host
+    /// serves older heights from its own storage.
+    public func retainsCommittedBlock(atHeight height: UInt64) -> Bool {
+        store.committedBlock(atHeight: height) != nil
+    }
+}

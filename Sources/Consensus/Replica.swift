@@ -58,6 +58,11 @@ public struct Replica {
     var lastExecuted: (height: UInt64, root: Hash256)
     var now: UInt64 = 0
     var effects: [Effect] = []
+    /// The round this process started in. Back-off counts failed rounds from here at the
+    /// earliest: rounds that failed before a restart (often because peers were down too)
+    /// say nothing about the network now, and counting them would leave a restarted
+    /// cluster waiting out the longest deadline before its first timeout.
+    var startRound: Round = 0
 
     struct SeenProposal {
         var first: Proposal
@@ -236,9 +241,13 @@ extension Replica {
         }
     }
 
-    /// The current round's deadline: doubled for each round since the last QC, up to a cap.
+    /// The current round's deadline: doubled for each round since the last QC (or since this
+    /// process started, if later) beyond the first, up to a cap. One crashed validator always
+    /// costs two rounds without a QC (the round whose votes it should collect, then its own):
+    /// doubling from the first would make every single crash wait 2 + 4 s instead of 2 + 2 s.
     var roundDeadline: UInt64 {
-        let failedRounds = round - min(round, Replica.after(safety.highQC.round))
+        let sinceQC = round - min(round, max(Replica.after(safety.highQC.round), startRound))
+        let failedRounds = sinceQC - min(sinceQC, 1)
         return config.roundTimeout << min(failedRounds, config.maxBackoffExponent)
     }
 

@@ -167,6 +167,9 @@ struct RateLimitMiddleware: RouterMiddleware {
 
 /// The node's HTTP API (docs/api.md).
 public enum HTTPAPI {
+    /// Most history events in one page.
+    public static let maxHistoryLimit = 1_000
+
     /// The router for `runtime`.
     public static func router(runtime: ValidatorRuntime, config: NodeConfig) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
@@ -223,6 +226,26 @@ public enum HTTPAPI {
             }
         }
 
+        router.get("/v1/accounts/:address/history") { request, context -> Response in
+            let address = try parseAddress(try context.parameters.require("address"))
+            let query = request.uri.queryParameters
+            var limit = 100
+            if let text = query["limit"] {
+                guard let n = Int(String(text)), (1...HTTPAPI.maxHistoryLimit).contains(n) else {
+                    throw APIError(.badRequest, "bad_limit", "limit must be 1 to \(HTTPAPI.maxHistoryLimit)")
+                }
+                limit = n
+            }
+            var cursor: HistoryCursor?
+            if let text = query["before"] {
+                guard let parsed = HistoryCursor(String(text)) else {
+                    throw APIError(.badRequest, "bad_cursor", "before must be a cursor HEIGHT-SEQUENCE from a previous page's next, e.g. 57-3")
+                }
+                cursor = parsed
+            }
+            return jsonResponse(try await runtime.history(of: address, before: cursor, limit: limit))
+        }
+
         router.get("/v1/params") { _, _ -> Response in
             jsonResponse(ChainParameters(runtime.genesis))
         }
@@ -256,6 +279,18 @@ public enum HTTPAPI {
             }
             return jsonResponse(view)
         }
+
+        router.get("/v1/blocks/:height/receipts") { _, context -> Response in
+            guard let height = UInt64(try context.parameters.require("height")) else {
+                throw APIError(.badRequest, "bad_height", "height must be a non-negative integer")
+            }
+            guard let receipts = try await runtime.blockReceipts(at: height) else {
+                throw APIError(.notFound, "unknown_block", "no committed block at height \(height)")
+            }
+            return jsonResponse(receipts)
+        }
+
+        InfoAPI.register(on: router, runtime: runtime, maxBody: maxBody)   // Hyperliquid's POST /info
         return router
     }
 

@@ -75,7 +75,21 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var maxBlockTransactions: Int = 5_000
         /// Most payload bytes in one block.
         public var maxBlockBytes: Int = 2 << 20
+        /// Committed blocks kept in memory to serve peers that are catching up;
+        /// older ones are read from storage.
+        public var committedBlocksInMemory: Int = 10_000
         public init() {}
+
+        // Missing fields take their defaults, as in the whole file.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Consensus()
+            roundTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .roundTimeoutMs) ?? d.roundTimeoutMs
+            idleIntervalMs = try c.decodeIfPresent(Int.self, forKey: .idleIntervalMs) ?? d.idleIntervalMs
+            maxBlockTransactions = try c.decodeIfPresent(Int.self, forKey: .maxBlockTransactions) ?? d.maxBlockTransactions
+            maxBlockBytes = try c.decodeIfPresent(Int.self, forKey: .maxBlockBytes) ?? d.maxBlockBytes
+            committedBlocksInMemory = try c.decodeIfPresent(Int.self, forKey: .committedBlocksInMemory) ?? d.committedBlocksInMemory
+        }
     }
 
     public struct Mempool: Codable, Equatable, Sendable {
@@ -132,6 +146,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         if consensus.maxBlockBytes > p2p.maxFrameBytes / 2 {
             throw ConfigError("consensus.maxBlockBytes", "must be at most half of p2p.maxFrameBytes (\(p2p.maxFrameBytes)) so a block fits a frame")
         }
+        if consensus.committedBlocksInMemory < 2 { throw ConfigError("consensus.committedBlocksInMemory", "must be at least 2") }
         if mempool.maxTransactions < 1 { throw ConfigError("mempool.maxTransactions", "must be > 0") }
         if mempool.maxPerAccount < 1 { throw ConfigError("mempool.maxPerAccount", "must be > 0") }
         if snapshotInterval < 1 { throw ConfigError("snapshotInterval", "must be > 0") }

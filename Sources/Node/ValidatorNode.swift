@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import PeerNetwork
 import NIOCore
+import ServiceLifecycle
 import Storage
 
 extension PeerManager: PeerTransport {
@@ -66,8 +67,10 @@ public struct ValidatorNode: Sendable {
             return point
         }
         if let crashPoint { logger.warning("crash test: this node exits at \(crashPoint)") }
+        let signedMessageLog = try ProcessInfo.processInfo.environment["BALLAST_VOTE_LOG"].map { try SignedMessageLog(path: $0) }
+        if signedMessageLog != nil { logger.notice("recording every signed vote, timeout and proposal sent (BALLAST_VOTE_LOG)") }
         runtime = try ValidatorRuntime(config: config, genesis: genesis, key: key, store: store, transport: network, logger: logger,
-                                       crashPoint: crashPoint)
+                                       crashPoint: crashPoint, signedMessageLog: signedMessageLog)
     }
 
     /// Runs until cancelled (or the node halts): peer network, consensus loop, HTTP API.
@@ -89,22 +92,56 @@ public struct ValidatorNode: Sendable {
             configuration: .init(address: .hostname(rpc.host, port: rpc.port), serverName: "ballast"),
             logger: httpLogger)
         let logger = self.logger
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                logger.info("HTTP API listening", metadata: ["rpc": "\(rpc.host):\(rpc.port)"])
-                try await app.runService(gracefulShutdownSignals: [])
-            }
-            group.addTask {
-                for await message in network.messages {
-                    await runtime.receive(message.bytes, from: message.from)
-                }
-            }
-            group.addTask { try await runtime.run() }
-            // The first to finish (a halt, or cancellation) stops the rest.
-            defer { group.cancelAll() }
-            try await group.next()
+        // The HTTP API runs outside the task tree, so a stop does not cancel it mid-accept (Hummingbird
+        // logs that as an error): it is shut down gracefully once consensus and the network have stopped.
+        let services = ServiceGroup(configuration: .init(services: [app], logger: httpLogger))
+        logger.info("HTTP API listening", metadata: ["rpc": "\(rpc.host):\(rpc.port)"])
+        let (httpEnded, httpEndedSink) = AsyncStream.makeStream(of: Result<Void, any Error>.self)
+        let http = Task {
+            do { try await services.run(); httpEndedSink.yield(.success(())) } catch { httpEndedSink.yield(.failure(error)) }
+            httpEndedSink.finish()
         }
+        let outcome: Result<Void, any Error>
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // A failing API (its port taken) stops the node. (Waiting on the stream, unlike on
+                // `http.value`, ends when the group is cancelled.)
+                group.addTask { for await ended in httpEnded { try ended.get() } }
+                group.addTask {
+                    for await message in network.messages {
+                        await runtime.receive(message.bytes, from: message.from)
+                    }
+                }
+                group.addTask { try await runtime.run() }
+                // The first to finish (a halt, or cancellation) stops the rest.
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await ValidatorNode.shutDown(services, running: http, grace: .seconds(5))
         await runtime.stop()
         await network.shutdown()
+        try outcome.get()
+    }
+
+    /// Stops the HTTP API gracefully: it stops accepting, open requests finish, and
+    /// nothing is logged as an error. A request still open after `grace` (a
+    /// client waiting for a commit) is cut off by cancelling the server.
+    private static func shutDown(_ services: ServiceGroup, running http: Task<Void, Never>, grace: Duration) async {
+        // Unstructured: the caller is usually cancelled already (a stop), and this wait must still run.
+        await Task {
+            await services.triggerGracefulShutdown()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await http.value }
+                group.addTask { try? await Task.sleep(for: grace) }
+                await group.next()
+                group.cancelAll()
+            }
+            http.cancel()
+            await http.value
+        }.value
     }
 }

@@ -121,6 +121,8 @@ public actor ValidatorRuntime {
     /// A crash test's injection point (nil in normal operation).
     let crashPoint: CrashPoint?
     var safetyWrites = 0
+    /// Where every signed vote, timeout and proposal is recorded as it is sent (nil: nowhere).
+    let signedMessageLog: SignedMessageLog?
 
     let events: AsyncStream<NodeEvent>
     let sink: AsyncStream<NodeEvent>.Continuation
@@ -135,9 +137,10 @@ public actor ValidatorRuntime {
     /// each root checked against the stored one) and the consensus safety state.
     public init(config: NodeConfig, genesis: Genesis, key: SigningKey, store: NodeStore,
                 transport: any PeerTransport, logger: Logger, metrics: NodeMetrics = NodeMetrics(),
-                crashPoint: CrashPoint? = nil) throws {
+                crashPoint: CrashPoint? = nil, signedMessageLog: SignedMessageLog? = nil) throws {
         self.config = config
         self.crashPoint = crashPoint
+        self.signedMessageLog = signedMessageLog
         self.metrics = metrics
         self.genesis = genesis
         self.key = key
@@ -194,6 +197,7 @@ public actor ValidatorRuntime {
         var consensusConfig = ConsensusConfig()
         consensusConfig.roundTimeout = UInt64(config.consensus.roundTimeoutMs)
         consensusConfig.idleInterval = UInt64(config.consensus.idleIntervalMs)
+        consensusConfig.committedRetention = config.consensus.committedBlocksInMemory
         var recovery: Recovery? = nil
         if let safetyBytes = try store.loadSafetyState() {
             let safety = try SafetyState(canonicalBytes: safetyBytes)
@@ -316,6 +320,7 @@ public actor ValidatorRuntime {
             input = .start
         case .consensus(let m, let from):
             if case .proposal(let p) = m { noteProposal(p) }
+            if case .blockRequest(let r) = m, serveFromStorage(r, to: from) { return }
             input = .message(m, from: from)
         case .timer(let id):
             timers[id] = nil
@@ -338,12 +343,14 @@ public actor ValidatorRuntime {
                 safetyWrites += 1
                 if crashPoint == .afterSafetyWrite(count: safetyWrites) { crashPoint?.crash() }
             case .send(let m, let to):
+                signedMessageLog?.record(m)
                 if to == replica.index {
                     sink.yield(.consensus(m, from: to))
                 } else if let peer = validators.validator(to)?.publicKey {
                     transport.send(PeerMessage.consensus(m).canonicalBytes, to: peer)
                 }
             case .broadcast(let m):
+                signedMessageLog?.record(m)
                 transport.broadcast(PeerMessage.consensus(m).canonicalBytes)
                 sink.yield(.consensus(m, from: replica.index))
             case .commit(let proposals):
@@ -364,6 +371,34 @@ public actor ValidatorRuntime {
                 logger.error("equivocation evidence", metadata: ["evidence": "\(evidence)"])
             }
         }
+    }
+
+    /// Answers a peer's block request from the store when it starts below the
+    /// committed blocks consensus keeps in memory (a peer that was down long);
+    /// returns false to leave the request to consensus. The answer has the same
+    /// shape as consensus's own: the committed chain from just above the peer's
+    /// height, oldest first, each block with the QC of its parent, and the peer
+    /// checks it the same way. It is cut short so that it fits in one frame.
+    private func serveFromStorage(_ r: BlockRequest, to peer: ValidatorIndex) -> Bool {
+        guard peer != replica.index, r.knownHeight < executedHeight,
+              !replica.retainsCommittedBlock(atHeight: r.knownHeight + 1),
+              let key = validators.validator(peer)?.publicKey else { return false }
+        let limit = min(Int(r.maxBlocks), ConsensusLimits.maxBlocksPerResponse)
+        var proposals: [Proposal] = []
+        var bytes = 0
+        do {
+            for stored in try store.blocks(from: r.knownHeight + 1, limit: limit) {
+                guard proposals.isEmpty || bytes + stored.bytes.count <= config.p2p.maxFrameBytes / 2 else { break }
+                proposals.append(try Proposal(canonicalBytes: stored.bytes))
+                bytes += stored.bytes.count
+            }
+        } catch {
+            logger.error("cannot read stored blocks for a peer's sync", metadata: ["from": "\(r.knownHeight + 1)", "error": "\(error)"])
+            return true
+        }
+        logger.debug("serving sync from storage", metadata: ["from": "\(r.knownHeight + 1)", "blocks": "\(proposals.count)"])
+        transport.send(PeerMessage.consensus(.blockResponse(BlockResponse(targetID: r.targetID, proposals: proposals))).canonicalBytes, to: key)
+        return true
     }
 
     private func offerPayload(_ round: Round) {
@@ -435,7 +470,11 @@ public actor ValidatorRuntime {
                     transactions: try zip(ids, records).enumerated().map { i, pair in
                         StoredTransaction(id: pair.0, height: block.height, index: i, receipt: [UInt8](try encoder.encode(pair.1)))
                     },
-                    history: [])
+                    history: result.events.enumerated().map { sequence, event in
+                        HistoryEntry(address: event.address, height: block.height, sequence: sequence,
+                                     kind: event.kind.rawValue, bytes: event.canonicalBytes,
+                                     txId: event.txIndex.flatMap { Int($0) < ids.count ? ids[Int($0)] : nil })
+                    })
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
                     try store.saveSnapshot(StoredSnapshot(height: block.height, stateRoot: result.stateRoot, bytes: ledger.snapshot()))
@@ -482,6 +521,16 @@ public actor ValidatorRuntime {
     /// checked again.
     static func validTransactions(_ payload: [[UInt8]], height: UInt64, chainID: String,
                                   store: NodeStore, mempool: Mempool?) throws(StorageError) -> [SignedTransaction] {
+        try validTransactions(payload, chainID: chainID, mempool: mempool) { id throws(StorageError) in
+            if let earlier = try store.transaction(id: id), earlier.height < height { return true }
+            return false
+        }
+    }
+
+    /// `validTransactions` with the "committed at an earlier height" test given as a function,
+    /// for a replay that keeps its own record of what it committed.
+    static func validTransactions(_ payload: [[UInt8]], chainID: String, mempool: Mempool?,
+                                  committedEarlier: (Hash256) throws(StorageError) -> Bool) throws(StorageError) -> [SignedTransaction] {
         var out: [SignedTransaction] = []
         out.reserveCapacity(payload.count)
         var seen: Set<Hash256> = []
@@ -489,13 +538,13 @@ public actor ValidatorRuntime {
             guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID else { continue }
             let id = Blake2b.hash256(bytes)
             guard seen.insert(id).inserted else { continue }
-            if let earlier = try store.transaction(id: id), earlier.height < height { continue }
+            if try committedEarlier(id) { continue }
             if mempool?.contains(id) == true || tx.hasValidSignature { out.append(tx) }
         }
         return out
     }
 
-    private func decodeReceipt(_ bytes: [UInt8]) -> ReceiptRecord? {
+    func decodeReceipt(_ bytes: [UInt8]) -> ReceiptRecord? {
         try? JSONDecoder().decode(ReceiptRecord.self, from: Data(bytes))
     }
 
@@ -548,8 +597,61 @@ public actor ValidatorRuntime {
     /// A stored block.
     public func block(at height: UInt64) throws -> StoredBlock? { try store.block(at: height) }
 
+    /// Up to `limit` history events of `address`, newest first, strictly before `cursor` when
+    /// given; `next` is the cursor of the last one when older events remain.
+    public func history(of address: Address, before cursor: HistoryCursor?, limit: Int) throws -> HistoryPage {
+        // One more than asked says whether another page exists.
+        let entries = try store.history(of: address, before: cursor.map { ($0.height, $0.sequence) }, limit: limit + 1)
+        let page = entries.prefix(limit)
+        let events = try page.map { try AccountEvent(canonicalBytes: $0.bytes) }
+        let next = entries.count > limit ? page.last.map { HistoryCursor(height: $0.height, sequence: $0.sequence) } : nil
+        return HistoryPage(address: address, events: events, txIds: page.map { $0.txId.map { "0x" + $0.hex } },
+                           next: next?.description)
+    }
+
     /// Wall-clock milliseconds: the only clock consensus sees, passed in as an input.
     static func clock() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// A position in an account's history: the block height and the event's sequence number in
+/// that block, written `HEIGHT-SEQUENCE` (e.g. `57-3`).
+public struct HistoryCursor: Sendable, Equatable, CustomStringConvertible {
+    public var height: UInt64
+    public var sequence: Int
+
+    public init(height: UInt64, sequence: Int) {
+        self.height = height
+        self.sequence = sequence
+    }
+
+    /// Parses `HEIGHT-SEQUENCE`: two decimal integers, the height below 2^63, the sequence below 2^31.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 19 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let height = UInt64(parts[0]), height <= UInt64(Int64.max),
+              let sequence = Int(parts[1]), sequence <= Int(Int32.max) else { return nil }
+        self.init(height: height, sequence: sequence)
+    }
+
+    public var description: String { "\(height)-\(sequence)" }
+}
+
+/// `GET /v1/accounts/{address}/history`: events newest first, and the cursor of the next
+/// (older) page, nil on the last page.
+public struct HistoryPage: Codable, Sendable, Equatable {
+    public var address: Address
+    public var events: [AccountEvent]
+    /// `txIds[i]`: the id (`0x` + 64 hex digits) of the transaction that produced `events[i]`,
+    /// nil for block steps (funding settlement, backstop takeovers).
+    public var txIds: [String?]
+    public var next: String?
+
+    public init(address: Address, events: [AccountEvent], txIds: [String?], next: String?) {
+        self.address = address
+        self.events = events
+        self.txIds = txIds
+        self.next = next
+    }
 }
 
 /// A committed block as the API shows it.
@@ -573,5 +675,16 @@ extension ValidatorRuntime {
         return BlockView(height: stored.height, round: block.round, hash: stored.hash.hex, parent: block.parentID.hex,
                          timestampMs: block.timestamp, proposer: Int(block.proposer), stateRoot: stored.stateRoot.hex,
                          transactions: block.payload.map { "0x" + Blake2b.hash256($0).hex })
+    }
+
+    /// The receipts of the transactions the block at `height` executed, in block order
+    /// (a payload entry that was skipped, such as a duplicate, has none).
+    public func blockReceipts(at height: UInt64) throws -> [ReceiptRecord]? {
+        guard let stored = try store.block(at: height) else { return nil }
+        let block = try Proposal(canonicalBytes: stored.bytes).block
+        return try block.payload.compactMap { bytes -> ReceiptRecord? in
+            guard let tx = try store.transaction(id: Blake2b.hash256(bytes)), tx.height == height else { return nil }
+            return decodeReceipt(tx.receipt)
+        }
     }
 }

@@ -27,12 +27,20 @@ public struct SingleNode: Sendable {
 
     public static func key(_ label: String) throws -> SigningKey { try SigningKey(seed: Blake2b.hash256(Array(label.utf8)).bytes) }
 
-    /// Starts the node; `configure` may adjust its config (e.g. the rate limit).
-    public static func start(configure: (inout NodeConfig) -> Void = { _ in }) async throws -> SingleNode {
+    /// The repository's genesis/testnet.json.
+    public static func testnetGenesis() throws -> Genesis {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json")
-        var genesis = try NodeHome.parseGenesis([UInt8](try Data(contentsOf: url)), source: "genesis/testnet.json")
+        return try NodeHome.parseGenesis([UInt8](try Data(contentsOf: url)), source: "genesis/testnet.json")
+    }
+
+    /// Starts the node; `configure` may adjust its config (e.g. the rate limit), `adjustGenesis`
+    /// the testnet genesis (after it is cut down to validator-0).
+    public static func start(configure: (inout NodeConfig) -> Void = { _ in },
+                             adjustGenesis: (inout Genesis) -> Void = { _ in }) async throws -> SingleNode {
+        var genesis = try testnetGenesis()
         genesis.validators = [genesis.validators[0]]
+        adjustGenesis(&genesis)
         var config = NodeConfig(moniker: "wallet-test")
         config.consensus.roundTimeoutMs = 1_000
         config.consensus.idleIntervalMs = 50

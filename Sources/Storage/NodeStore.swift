@@ -53,21 +53,29 @@ public struct StoredTransaction: Equatable, Sendable {
     }
 }
 
-/// One event in an account's history (fill, funding payment, interest, liquidation,
-/// transfer), as the ledger's canonical bytes; `kind` lets a reader filter.
+/// One event in an account's history (fill, funding payment, liquidation, transfer, lending
+/// action). The store keeps it as bytes: the node writes the ledger's `AccountEvent` canonical
+/// encoding, and its kind tag in `kind` so a reader can filter without decoding.
 public struct HistoryEntry: Equatable, Sendable {
+    /// The account whose history holds the event.
     public var address: Address
     public var height: UInt64
+    /// The event's position among the block's events (unique within the block).
     public var sequence: Int
+    /// `AccountEvent.Kind` raw value.
     public var kind: UInt8
+    /// `AccountEvent` canonical bytes.
     public var bytes: [UInt8]
+    /// The transaction that produced the event (nil for block steps such as funding).
+    public var txId: Hash256?
 
-    public init(address: Address, height: UInt64, sequence: Int, kind: UInt8, bytes: [UInt8]) {
+    public init(address: Address, height: UInt64, sequence: Int, kind: UInt8, bytes: [UInt8], txId: Hash256? = nil) {
         self.address = address
         self.height = height
         self.sequence = sequence
         self.kind = kind
         self.bytes = bytes
+        self.txId = txId
     }
 }
 
@@ -105,12 +113,25 @@ public final class NodeStore: Sendable {
     /// How many snapshots to keep (older ones are deleted after a new one lands).
     public let snapshotsKept: Int
 
-    /// Opens (creating if needed) the store in `directory`.
-    public init(directory: String, snapshotsKept: Int = 2) throws(StorageError) {
+    /// Opens (creating if needed) the store in `directory`. `readOnly`: opens an existing
+    /// store without writing to it (a verifier reading the log of a node that may be running).
+    public init(directory: String, snapshotsKept: Int = 2, readOnly: Bool = false) throws(StorageError) {
         let dbPath = (directory as NSString).appendingPathComponent("ballast.sqlite")
         databasePath = dbPath
         snapshotDirectory = (directory as NSString).appendingPathComponent("snapshots")
         self.snapshotsKept = max(1, snapshotsKept)
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: dbPath) else { throw .database(path: dbPath, reason: "no such store") }
+            do {
+                var config = Configuration()
+                config.readonly = true
+                config.busyMode = .timeout(5)
+                pool = try DatabasePool(path: dbPath, configuration: config)
+            } catch {
+                throw .database(path: dbPath, reason: "\(error)")
+            }
+            return
+        }
         do {
             try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true)
             var config = Configuration()
@@ -162,6 +183,9 @@ public final class NodeStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: history tx id") { db in
+            try db.execute(sql: "ALTER TABLE history ADD COLUMN tx_id BLOB")
+        }
         return migrator
     }
 
@@ -194,8 +218,9 @@ public final class NodeStore: Sendable {
                                arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
             }
             for entry in history {
-                try db.execute(sql: "INSERT INTO history (address, height, sequence, kind, bytes) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind), Data(entry.bytes)])
+                try db.execute(sql: "INSERT INTO history (address, height, sequence, kind, bytes, tx_id) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind), Data(entry.bytes),
+                                           entry.txId.map { Data($0.bytes) }])
             }
         }
     }
@@ -260,8 +285,9 @@ public final class NodeStore: Sendable {
                                         arguments: [Data(address.bytes), limit])
             }
             return rows.map { row in
-                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"]
-                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind), bytes: [UInt8](bytes))
+                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"], txId: Data? = row["tx_id"]
+                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind),
+                                    bytes: [UInt8](bytes), txId: txId.flatMap { Hash256(bytes: $0) })
             }
         }
     }

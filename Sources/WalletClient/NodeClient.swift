@@ -79,6 +79,21 @@ public struct NodeClient: Sendable {
     /// The node's status.
     public func status() async throws(NodeClientError) -> NodeStatus { try await get("/v1/status") }
 
+    /// The path of a page of `address`'s history: at most `limit` events (the node's default
+    /// when nil), older than the cursor `before` (a previous page's `next`).
+    public static func historyPath(_ address: String, limit: Int? = nil, before: String? = nil) -> String {
+        let escape = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+        var query: [String] = []
+        if let limit { query.append("limit=\(limit)") }
+        if let before { query.append("before=\(escape(before))") }
+        return "/v1/accounts/\(escape(address))/history" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+    }
+
+    /// A page of `address`'s history, newest first.
+    public func history(_ address: String, limit: Int? = nil, before: String? = nil) async throws(NodeClientError) -> HistoryPage {
+        try await get(NodeClient.historyPath(address, limit: limit, before: before))
+    }
+
     /// Submits a signed transaction's canonical bytes (as hex); with `wait`, the node
     /// holds the answer until the transaction commits (or its wait ends: status "pending").
     public func submit(_ transaction: [UInt8], wait: Bool) async throws(NodeClientError) -> (answer: TransactionAnswer, json: Data) {

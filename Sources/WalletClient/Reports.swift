@@ -1,3 +1,4 @@
+import BallastCrypto
 import Ledger
 import Node
 
@@ -18,6 +19,10 @@ public struct Units: Sendable {
     /// The decimals of `market`'s sizes (its base asset's).
     public func sizeDecimals(_ market: MarketID) -> Int {
         Int(market) < parameters.markets.count ? decimals(parameters.markets[Int(market)].base) : 0
+    }
+
+    public func assetSymbol(_ asset: AssetID) -> String {
+        Int(asset) < parameters.assets.count ? parameters.assets[Int(asset)].symbol : "asset \(asset)"
     }
 
     public func marketName(_ market: MarketID) -> String {
@@ -141,6 +146,55 @@ public enum Report {
                    Amount.percent(wad: p.borrowRate), Amount.percent(wad: p.supplyRate), a(p.supplyCap), a(p.borrowCap)])
         }
         return t.render() + "\nrates are per year"
+    }
+
+    /// `/v1/accounts/{address}/history`: one row per event, newest first. AMOUNT is what the
+    /// event moved for this account (size for a fill, USDC for funding, the asset for transfers
+    /// and lending), signed from the account's point of view.
+    public static func history(_ page: HistoryPage, units u: Units) -> String {
+        var out = ["account:  \(page.address)"]
+        if page.events.isEmpty {
+            out.append("  no events")
+        } else {
+            var t = TextTable(["HEIGHT", "TIME", "TYPE", "MARKET/ASSET", "AMOUNT", "PRICE", "FEE", "PNL", "DETAIL"])
+            for e in page.events { t.add(historyRow(e, account: page.address, units: u)) }
+            out.append(t.render())
+        }
+        if let next = page.next { out.append("older events: --before \(next)") }
+        return out.joined(separator: "\n")
+    }
+
+    static func historyRow(_ e: AccountEvent, account: Address, units u: Units) -> [String] {
+        let head = [String(e.height), Amount.timestamp(ms: UInt64(clamping: e.timeMs)), e.kind.name]
+        let symbol = { (asset: AssetID) in u.assetSymbol(asset) }
+        let signed = { (text: String) in text.hasPrefix("-") ? text : "+" + text }
+        switch e.detail {
+        case .fill(let f):
+            let size = (f.side == .buy ? "+" : "-") + u.size(f.size, market: f.market)
+            return head + [u.marketName(f.market), size, u.price(f.price), u.usdc(f.fee), u.usdc(f.closedPnl),
+                           "\(f.taker ? "taker" : "maker") order \(f.orderId) vs \(f.counterparty)"]
+        case .funding(let f):
+            return head + [u.marketName(f.market), signed(u.usdc(f.amount)), u.price(f.oraclePrice), "", "",
+                           "position \(u.size(f.positionSize, market: f.market)), rate \(Amount.percent(wad: Ledger.wadString(f.rate), decimals: 6))"]
+        case .liquidation(let l):
+            let role = l.liquidated == account ? "liquidated by" : "took over"
+            let other = l.liquidated == account ? (l.byBackstop ? "the backstop" : l.liquidator.description) : l.liquidated.description
+            let positions = l.positions.map { "\(u.marketName($0.market)) \(u.size($0.size, market: $0.market)) at \(u.price($0.price))" }
+            let balances = l.balances.map { "\(symbol($0.asset)) \(u.amount($0.amount, asset: $0.asset))" }
+            var detail = "\(role) \(other)" + (l.whole ? " (whole)" : "")
+            if !(positions + balances).isEmpty { detail += ": " + (positions + balances).joined(separator: ", ") }
+            let paid = [("bonus", l.liquidatorBonus), ("insurance fee", l.insuranceFee), ("fund paid", l.insurancePaid),
+                        ("socialized", l.socialized), ("deficit", l.deficit)].filter { $0.1 != 0 }
+            if !paid.isEmpty { detail += "; " + paid.map { "\($0.0) \(u.usdc($0.1))" }.joined(separator: ", ") }
+            return head + ["", "", "", "", u.usdc(l.realizedPnl), detail]
+        case .transfer(let t):
+            let outgoing = t.from == account
+            let amount = u.amount(outgoing ? -t.amount : t.amount, asset: t.asset)
+            return head + [symbol(t.asset), signed(amount), "", "", "", outgoing ? "to \(t.to)" : "from \(t.from)"]
+        case .supply(let l), .withdraw(let l), .borrow(let l), .repay(let l):
+            return head + [symbol(l.asset), u.amount(l.amount, asset: l.asset), "", "", "",
+                           "supplied \(u.amount(l.suppliedAfter, asset: l.asset)), owed \(u.amount(l.owedAfter, asset: l.asset)) after"]
+        }
     }
 
     /// `/v1/blocks/{height}`.

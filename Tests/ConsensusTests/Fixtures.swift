@@ -66,6 +66,13 @@ extension Array where Element == Effect {
     var commits: [[Proposal]] {
         compactMap { if case .commit(let c) = $0 { return c } else { return nil } }
     }
+    /// Round timers started, with their deadlines.
+    var roundTimers: [TimerDeadline] {
+        compactMap {
+            if case .startTimer(let id, let after) = $0, id.kind == .round { return TimerDeadline(round: id.round, afterMilliseconds: after) }
+            return nil
+        }
+    }
     var persists: [SafetyState] {
         compactMap { if case .persist(let s) = $0 { return s } else { return nil } }
     }
@@ -74,4 +81,9 @@ extension Array where Element == Effect {
     }
     /// Index of the first effect matching `match`.
     func firstIndex(_ match: (Effect) -> Bool) -> Int? { firstIndex(where: match) }
+}
+
+struct TimerDeadline: Equatable {
+    var round: Round
+    var afterMilliseconds: UInt64
 }

@@ -168,6 +168,25 @@ import Testing
         #expect(r.highTC?.signatures.map(\.signer) == [0, 1, 2])
     }
 
+    /// Rounds ending in a TC: the deadline doubles only from the second round without a QC
+    /// (one crashed validator costs two such rounds), up to 2^maxBackoffExponent times.
+    @Test func roundDeadlineDoublesFromTheSecondRoundWithoutAQC() {
+        var r = started(0)
+        var deadlines: [UInt64] = []
+        for round in UInt64(1)...6 {
+            var effects: [Effect] = []
+            for signer in 1...3 {
+                effects += r.handle(.message(.timeout(f.timeout(signer, round: round, highQC: genesisQC)), from: ValidatorIndex(signer)), now: 1_000)
+            }
+            #expect(r.round == round + 1)
+            deadlines += effects.compactMap {
+                if case .startTimer(TimerID(kind: .round, round: round + 1), let ms) = $0 { return ms } else { return nil }
+            }
+        }
+        // Rounds 2…7, with the high QC still genesis (round 0): round 1 is the one free round.
+        #expect(deadlines == [2_000, 4_000, 8_000, 16_000, 16_000, 16_000])
+    }
+
     /// A replica that receives a QC for a block it does not have asks for the
     /// chain, checks it, and commits what the chain's QCs complete.
     @Test func syncFetchesMissingBlocksAndCommits() {
@@ -227,6 +246,28 @@ import Testing
         var amnesiac = f.replica(0)
         _ = amnesiac.handle(.start, now: 1_100)
         #expect(amnesiac.handle(.message(.proposal(p1b), from: 1), now: 1_100).votes.map(\.0.blockID) == [p1b.block.id])
+    }
+
+    /// Rounds that failed before a restart do not stretch the first deadline after it;
+    /// failures after it double the deadline again.
+    @Test func backOffStartsAfreshAfterARestart() {
+        let config = ConsensusConfig()
+        let stuck = SafetyState(lastVotedRound: 12, highQC: .genesis(f.chain))
+        var recovered = f.replica(0, recovery: Recovery(safety: stuck, committed: [], executedHeight: 0, stateRoot: .zero))
+        let start = recovered.handle(.start, now: 1_000)
+        #expect(recovered.round == 12)
+        #expect(start.roundTimers == [TimerDeadline(round: 12, afterMilliseconds: config.roundTimeout)])
+        // Timeouts of 3 validators for round 12 form a TC: round 13 follows the first failed one,
+        // which is free (see roundDeadlineDoublesFromTheSecondRoundWithoutAQC); round 14 doubles.
+        for (failed, expected) in [(Round(12), config.roundTimeout), (13, config.roundTimeout << 1)] {
+            var entered: [TimerDeadline] = []
+            for signer in 1...3 {
+                let timeout = f.timeout(signer, round: failed, highQC: .genesis(f.chain))
+                entered += recovered.handle(.message(.timeout(timeout), from: ValidatorIndex(signer)), now: 1_100).roundTimers
+            }
+            #expect(recovered.round == failed + 1)
+            #expect(entered.last == TimerDeadline(round: failed + 1, afterMilliseconds: expected))
+        }
     }
 
     @Test func recoveryRefusesABrokenChain() {

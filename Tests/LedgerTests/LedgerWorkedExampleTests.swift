@@ -59,6 +59,21 @@ import BallastCrypto
         return (target, liquidator)
     }
 
+    /// The `leveragedLong` liquidated at 61,000: five steps of 20%, 10 -> 8 -> 6.4 -> 5.12 ->
+    /// 4.096 -> 3.2768 BTC, then MR / V_liq <= 0.8. Per step, dMR = 1.25% of the size taken at
+    /// 61,000 (rounded up like MR); 40% of it to the liquidator, 10% to the fund.
+    static func partialLiquidationSteps() -> (sizes: [Int64], bonus: Int64, fee: Int64) {
+        let sizes: [Int64] = [1_000_000_000, 800_000_000, 640_000_000, 512_000_000, 409_600_000, 327_680_000]
+        var bonus: Int64 = 0, fee: Int64 = 0
+        for (a, b) in zip(sizes, sizes.dropFirst()) {
+            let mr = { (size: Int64) in (Int128(size) * 61_000_000_000 * 12_500 + 100_000_000 * 1_000_000 - 1) / (100_000_000 * 1_000_000) }
+            let released = Int64(mr(a) - mr(b))
+            bonus += released * 4 / 10
+            fee += released / 10
+        }
+        return (sizes, bonus, fee)
+    }
+
     @Test func partialLiquidationInTwentyPercentSteps() throws {
         var chain = try TestChain()
         let (target, liquidator) = Self.leveragedLong(&chain)
@@ -69,18 +84,9 @@ import BallastCrypto
         let liquidatorUSDC = chain.ledger.account(liquidator.address).holding(0).wallet
         let fund = chain.ledger.insuranceFund[0]
         #expect(chain.run(liquidator, .liquidate(target: target.address)).succeeded)
-        // Five steps of 20%: 10 -> 8 -> 6.4 -> 5.12 -> 4.096 -> 3.2768 BTC, then MR / V_liq <= 0.8.
-        let sizes: [Int64] = [1_000_000_000, 800_000_000, 640_000_000, 512_000_000, 409_600_000, 327_680_000]
+        let (sizes, bonus, fee) = Self.partialLiquidationSteps()
         #expect(chain.ledger.account(target.address).position(C.btcPerp).size == sizes.last)
         #expect(chain.ledger.account(liquidator.address).position(C.btcPerp).size == 1_000_000_000 - 327_680_000)
-        // Per step, dMR = 1.25% of the size taken at 61,000; 40% to the liquidator, 10% to the fund.
-        var bonus: Int64 = 0, fee: Int64 = 0
-        for (a, b) in zip(sizes, sizes.dropFirst()) {
-            let mr = { (size: Int64) in (Int128(size) * 61_000_000_000 * 12_500 + 100_000_000 * 1_000_000 - 1) / (100_000_000 * 1_000_000) }
-            let released = Int64(mr(a) - mr(b))
-            bonus += released * 4 / 10
-            fee += released / 10
-        }
         #expect(chain.ledger.account(liquidator.address).holding(0).wallet == liquidatorUSDC + bonus)
         #expect(chain.ledger.insuranceFund[0] == fund + fee)
         let s1 = try chain.summary(target)

@@ -215,4 +215,34 @@ struct MarginEngineTests {
         sick.exposures[0].mark = 60_000 * F.usdc
         #expect(try engine.liquidationPrices(sick, asset: F.btc) == nil)
     }
+
+    @Test func liquidationPricesInBothModesForALongAndAShort() throws {
+        // 0.02 BTC (notional 1,240) from 62,000 with 101 USDC. Standard: MR = m / 4,000 (rounded
+        // up), V_liq = 101 + 0.02 (m - 62,000). Portfolio: MR = the 20 USDC floor here.
+        let price = 62_000 * F.usdc
+        func account(_ size: Int64) -> AccountRisk {
+            AccountRisk(usdc: 101 * F.usdc, exposures: [F.perp(F.btc, size: size, entry: price, mark: price)])
+        }
+        func check(_ size: Int64, portfolio: Bool, below: Int64?, above: Int64?) throws {
+            let a = account(size)
+            let l = try engine.liquidationPrices(a, asset: F.btc, portfolioMode: portfolio)
+            #expect(l == LiquidationPrices(below: below, above: above), "size \(size), portfolio \(portfolio)")
+            // Each boundary is liquidatable and the next mark toward the current one is not.
+            var probe = a
+            for (mark, liquidatable) in [(below, true), (below.map { $0 + 1 }, false), (above, true), (above.map { $0 - 1 }, false)] {
+                guard let mark else { continue }
+                probe.exposures[0].mark = mark
+                #expect(try engine.evaluate(probe).requirement(portfolioMode: portfolio).isLiquidatable == liquidatable)
+            }
+        }
+        // Long, standard: 0.00025 m > 0.95 (0.02 m - 1,139) below m = 57,709.3333... A bracket
+        // starting at a mark of 0 missed it: there MR_cross is 0, so the account looks healthy.
+        try check(2_000_000, portfolio: false, below: 57_709_333_399, above: nil)
+        // Long, portfolio: V_liq < 20 / 0.95 = 21.0526... below m = 58,002.6315...
+        try check(2_000_000, portfolio: true, below: 58_002_631_599, above: nil)
+        // Short, standard: V_liq = 1,341 - 0.02 m; 0.00025 m > 0.95 (1,341 - 0.02 m) above 66,179.2207...
+        try check(-2_000_000, portfolio: false, below: nil, above: 66_179_220_701)
+        // Short, portfolio: 1,341 - 0.02 m < 21.0526... above 65,997.3684...
+        try check(-2_000_000, portfolio: true, below: nil, above: 65_997_368_401)
+    }
 }

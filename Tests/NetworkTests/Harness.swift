@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PeerTestSupport
 import Testing
 
 @testable import PeerNetwork
@@ -155,76 +156,10 @@ func introduce(_ nodes: [TestNode]) {
     }
 }
 
-/// A plain TCP connection that writes whatever a test wants: the misbehaving peer.
-struct RawPeer {
-    let channel: any Channel
-    let received: AsyncStream<ByteBuffer>
-
-    /// Passes every inbound buffer to a stream.
-    private final class Reader: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let sink: AsyncStream<ByteBuffer>.Continuation
-        init(sink: AsyncStream<ByteBuffer>.Continuation) { self.sink = sink }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { sink.yield(unwrapInboundIn(data)) }
-        func channelInactive(context: ChannelHandlerContext) { sink.finish() }
-    }
-
-    static func connect(to address: PeerAddress) async throws -> RawPeer {
-        let (stream, sink) = AsyncStream.makeStream(of: ByteBuffer.self)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reader(sink: sink)) }
-            }
-            .connect(host: address.host, port: address.port).get()
-        return RawPeer(channel: channel, received: stream)
-    }
-
+extension RawPeer {
     /// A raw connection to `node` that has passed the handshake as validator `key`.
     static func authenticated(to node: TestNode, as key: SigningKey) async throws -> RawPeer {
-        let peer = try await connect(to: node.address)
-        try await peer.send(.hello(Hello(version: 1, genesis: Fixture.genesis, publicKey: key.publicKey, challenge: .random())))
-        let challenge = try await peer.readHelloChallenge()
-        let transcript = HandshakeTranscript(
-            genesis: Fixture.genesis, challenge: challenge, signer: key.publicKey, verifier: node.publicKey)
-        try await peer.send(.proof(key.sign(transcript.signingMessage)))
-        return peer
-    }
-
-    /// Reads the peer's first frame, which must be its hello, and returns its challenge.
-    func readHelloChallenge() async throws -> Challenge {
-        var buffer = ByteBuffer()
-        for await chunk in received {
-            buffer.writeImmutableBuffer(chunk)
-            if let frame = try Frame.parse(&buffer, maximumSize: 1 << 10) {
-                guard case .hello(let hello) = try WireMessage(frame: frame) else { break }
-                return hello.challenge
-            }
-        }
-        throw ChannelError.eof
-    }
-
-    func send(raw bytes: [UInt8]) async throws {
-        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
-    }
-
-    func send(_ message: WireMessage) async throws {
-        var payload = ByteBuffer()
-        message.write(to: &payload)
-        var frame = ByteBuffer()
-        Frame.write(payload: payload, to: &frame)
-        try await channel.writeAndFlush(frame)
-    }
-
-    /// Whether the other side closed the connection within `timeout`.
-    func closedByPeer(within timeout: TimeAmount) async -> Bool {
-        let promise = channel.eventLoop.makePromise(of: Bool.self)
-        let done = NIOLockedValueBox(false)
-        let finish: @Sendable (Bool) -> Void = { value in
-            if done.withLockedValue({ d in defer { d = true }; return !d }) { promise.succeed(value) }
-        }
-        channel.closeFuture.whenComplete { _ in finish(true) }
-        channel.eventLoop.scheduleTask(in: timeout) { finish(false) }
-        return (try? await promise.futureResult.get()) ?? false
+        try await authenticated(to: node.address, node: node.publicKey, genesis: Fixture.genesis, as: key)
     }
 }
 

@@ -58,7 +58,8 @@ struct LocalCluster {
     let hub: LocalHub
     let directories: [String]
 
-    static func start(count: Int = 4, directories: [String]? = nil) throws -> LocalCluster {
+    static func start(count: Int = 4, directories: [String]? = nil, committedBlocksInMemory: Int = 10_000,
+                      roundTimeoutMs: Int = 1_000) throws -> LocalCluster {
         let genesis = try NodeHome.parseGenesis(Testnet.genesisBytes, source: "genesis/testnet.json")
         let keys = Testnet.validatorKeys
         let hub = LocalHub()
@@ -66,9 +67,10 @@ struct LocalCluster {
         let dirs = directories ?? (0..<count).map { _ in NSTemporaryDirectory() + "ballast-node-\(UUID().uuidString)" }
         for i in 0..<count {
             var config = NodeConfig(moniker: "validator-\(i)")
-            config.consensus.roundTimeoutMs = 1_000
+            config.consensus.roundTimeoutMs = roundTimeoutMs
             config.consensus.idleIntervalMs = 50
             config.snapshotInterval = 20
+            config.consensus.committedBlocksInMemory = committedBlocksInMemory
             var logger = Logger(label: "validator-\(i)")
             logger.logLevel = .warning
             let runtime = try ValidatorRuntime(
@@ -200,6 +202,51 @@ struct LocalCluster {
         #expect(lagging < target)
         let reference = try #require(try await cluster.runtimes[0].block(at: target))
         #expect(try await cluster.runtimes[3].block(at: target) == reference)
+        await cluster.stop()
+    }
+
+    /// The others keep only 4 committed blocks in memory; a validator cut off for
+    /// far longer catches up from their storage and agrees with them.
+    @Test func validatorFarBehindCatchesUpFromPeersStorage() async throws {
+        let window = 4
+        // Short rounds: the absent validator's rounds time out quickly.
+        let cluster = try LocalCluster.start(committedBlocksInMemory: window, roundTimeoutMs: 300)
+        let genesis = try NodeHome.parseGenesis(Testnet.genesisBytes, source: "testnet")
+        let faucet = Testnet.faucet
+        let isolated = Testnet.validatorKeys[3].publicKey
+        cluster.hub.setDown(isolated, true)
+        let lagging = await cluster.runtimes[3].status().height
+        // Transactions keep the others committing, far past what they keep in memory.
+        let behind = lagging + UInt64(4 * window)
+        let base = UInt64(Date().timeIntervalSince1970 * 1000)
+        var ids: [Hash256] = []
+        var height: UInt64 = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while height < behind, ContinuousClock.now < deadline {
+            let i = ids.count
+            let tx = Transaction(chainID: genesis.chainID, signer: faucet.publicKey, nonce: base + UInt64(i),
+                                 action: .transfer(to: Testnet.key("far\(i % 10)").address, asset: 0, amount: 2_000_000)).signed(with: faucet)
+            ids.append(try await cluster.runtimes[i % 3].submit(tx.canonicalBytes))
+            try await Task.sleep(for: .milliseconds(50))
+            height = await cluster.runtimes[0].status().height
+        }
+        var receipts: [(Hash256, ReceiptRecord)] = []
+        for id in ids { receipts.append((id, try #require(await cluster.runtimes[0].waitForCommit(id, timeout: .seconds(30))))) }
+        height = await cluster.runtimes[0].status().height
+        #expect(height >= behind)
+        #expect(try await cluster.runtimes[3].block(at: lagging + 1) == nil)
+        cluster.hub.setDown(isolated, false)
+        let last = Transaction(chainID: genesis.chainID, signer: faucet.publicKey, nonce: base + UInt64(ids.count),
+                               action: .transfer(to: Testnet.key("far-last").address, asset: 0, amount: 2_000_000)).signed(with: faucet)
+        let lastID = try await cluster.runtimes[0].submit(last.canonicalBytes)
+        let lastReceipt = try #require(await cluster.runtimes[0].waitForCommit(lastID, timeout: .seconds(30)))
+        receipts.append((lastID, lastReceipt))
+        try await cluster.waitForHeight(lastReceipt.height, seconds: 60)
+        for h in [lagging + 1, behind, lastReceipt.height] {
+            let reference = try #require(try await cluster.runtimes[0].block(at: h))
+            #expect(try await cluster.runtimes[3].block(at: h) == reference, "height \(h)")
+        }
+        for (id, receipt) in receipts { #expect(try await cluster.runtimes[3].receipt(id) == receipt) }
         await cluster.stop()
     }
 }

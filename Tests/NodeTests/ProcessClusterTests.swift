@@ -77,8 +77,42 @@ final class ProcessCluster: @unchecked Sendable {
         }
     }
 
+    /// Node `i`'s log lines at `levels` (the second field of each line).
+    func logLines(_ i: Int, levels: Set<String>) -> [String] {
+        let log = (try? String(contentsOfFile: "\(root)/node\(i).log", encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            return fields.count > 1 && levels.contains(String(fields[1]))
+        }.map(String.init)
+    }
+
+    /// The reasons node `i` logged for dropping a misbehaving peer connection (warnings), in order.
+    func dropReasons(_ i: Int) -> [String] {
+        logLines(i, levels: ["warning"]).filter { $0.contains("dropping peer connection") }.map { line in
+            guard let r = line.range(of: "reason=") else { return String(line) }
+            return String(line[r.upperBound...])
+        }
+    }
+
+    /// Every node records each vote, timeout and proposal it sends here (`BALLAST_VOTE_LOG`).
+    func signedMessageLog(_ i: Int) -> String { "\(root)/node\(i).signed" }
+
     func start(_ i: Int, environment: [String: String] = [:]) throws {
+        let environment = environment.merging(["BALLAST_VOTE_LOG": signedMessageLog(i)]) { mine, _ in mine }
         processes[i] = try NodeProcesses.start(executable: binary, home: home(i), log: "\(root)/node\(i).log", environment: environment)
+    }
+
+    /// The records of node `i`'s signed-message log, one process start after another.
+    func signedMessages(_ i: Int) throws -> [SignedMessageLog.Entry?] {
+        SignedMessageLog.entries(try String(contentsOfFile: signedMessageLog(i), encoding: .utf8))
+    }
+
+    /// Checks, from what each node sent, that none signed two conflicting messages.
+    func expectNoConflictingSignatures(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for i in 0..<count {
+            let problems = SignedMessageLog.violations(try signedMessages(i))
+            #expect(problems.isEmpty, "node \(i): \(problems.prefix(5))", sourceLocation: sourceLocation)
+        }
     }
 
     /// Waits for node `i` to exit by itself and returns its exit code.
@@ -157,7 +191,7 @@ final class ProcessCluster: @unchecked Sendable {
     }
 }
 
-private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String, hex: String)] {
+func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String, hex: String)] {
     let faucet = Testnet.faucet
     let base = UInt64(Date().timeIntervalSince1970 * 1000)
     return (offset..<(offset + count)).map { i in
@@ -263,6 +297,17 @@ private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String
         let reference = try await cluster.get(0, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
         let restarted = try await cluster.get(3, "/v1/blocks/\(highest)", as: ProcessCluster.BlockAnswer.self)
         #expect(restarted.stateRoot == reference.stateRoot && restarted.hash == reference.hash)
+
+        // No double vote, from the votes actually sent: the killed node voted both
+        // before the kill and after the restart, and never for two blocks in a round.
+        try await cluster.waitForHeight(highest + 3, nodes: [0, 1, 2, 3])
+        let sent = try cluster.signedMessages(3)
+        let sessions = sent.split { if case .start? = $0 { return true } else { return false } }
+        #expect(sessions.count == 2)
+        for session in sessions {
+            #expect(session.contains { if case .vote? = $0 { return true } else { return false } }, "a session of node 3 sent no vote")
+        }
+        try cluster.expectNoConflictingSignatures()
     }
 }
 
@@ -295,5 +340,6 @@ private func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String
         for (id, receipt) in committed {
             #expect(try await cluster.get(3, "/v1/tx/\(id)", as: ProcessCluster.TxAnswer.self).receipt == receipt)
         }
+        try cluster.expectNoConflictingSignatures()
     }
 }

@@ -28,7 +28,8 @@ import Testing
                 let b = block(h, &g)
                 written.append(b)
                 let txs = (0..<3).map { StoredTransaction(id: Blake2b.hash256([UInt8(h), UInt8($0)]), height: h, index: $0, receipt: [UInt8(h), 9]) }
-                let history = [HistoryEntry(address: alice, height: h, sequence: 0, kind: 1, bytes: [UInt8(h)])]
+                let history = [HistoryEntry(address: alice, height: h, sequence: 0, kind: 1, bytes: [UInt8(h)],
+                                            txId: h % 2 == 0 ? Blake2b.hash256([UInt8(h)]) : nil)]
                 try store.commit(block: b, transactions: txs, history: history)
             }
         }
@@ -42,8 +43,27 @@ import Testing
         #expect(tx.height == 4 && tx.index == 2 && tx.receipt == [4, 9])
         let page1 = try store.history(of: alice, limit: 2)
         #expect(page1.map(\.height) == [5, 4])
+        #expect(page1.map(\.bytes) == [[5], [4]] && page1.map(\.txId) == [nil, Blake2b.hash256([4])])
         let page2 = try store.history(of: alice, before: (page1[1].height, page1[1].sequence), limit: 10)
         #expect(page2.map(\.height) == [3, 2, 1])
+    }
+
+    @Test func aReadOnlyStoreReadsWhatTheWriterCommitsAndWritesNothing() throws {
+        let dir = freshDirectory()
+        #expect(throws: StorageError.self) { try NodeStore(directory: dir, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/ballast.sqlite"))
+        var g = SplitMix64(seed: 3)
+        let writer = try NodeStore(directory: dir)
+        let first = block(1, &g)
+        try writer.commit(block: first, transactions: [], history: [])
+        // Opened while the writer is open, as `ledger replay --blocks-from` reads a running node.
+        let reader = try NodeStore(directory: dir, readOnly: true)
+        #expect(try reader.blocks(from: 1, limit: 10) == [first])
+        let second = block(2, &g)
+        try writer.commit(block: second, transactions: [], history: [])
+        #expect(try reader.latestHeight() == 2 && reader.block(at: 2) == second)
+        #expect(throws: StorageError.self) { try reader.commit(block: block(3, &g), transactions: [], history: []) }
+        #expect(try writer.latestHeight() == 2)
     }
 
     @Test func heightsMustFollowOn() throws {

@@ -62,6 +62,15 @@ import WalletClient
         #expect(text.contains("PORTFOLIO") && text.contains("STANDARD"))
         #expect(text.contains("maintenance requirement"))
 
+        // The recipient's history: the transfer, shown in USDC with its sign and counterparty.
+        let history = try await client.history(recipient.description, limit: 10)
+        #expect(history.events.map(\.kind) == [.transfer] && history.next == nil)
+        let historyText = Report.history(history, units: units)
+        let transferRow = historyText.split(separator: "\n").first { $0.contains("transfer") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(transferRow?.first == String(receipt.height)
+                && transferRow.map { Array($0.dropFirst(2)) } == ["transfer", "USDC", "+250.500000", "from", faucet.address.description],
+                "\(historyText)")
+
         // Markets and pools render one row per genesis entry (plus the header).
         let markets = try await client.get("/v1/markets", as: [MarketView].self)
         #expect(Report.markets(markets, units: units).split(separator: "\n").count == params.markets.count + 1)

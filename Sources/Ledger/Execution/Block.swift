@@ -48,6 +48,8 @@ public struct BlockResult: Sendable {
     public var backstopTakeovers: [Address]
     /// Whether positions settled funding in this block.
     public var fundingSettled: Bool
+    /// The accounts' history entries, in execution order (see `AccountEvent`).
+    public var events: [AccountEvent] = []
 }
 
 extension Ledger {
@@ -69,6 +71,9 @@ extension Ledger {
         touch(.global)
         global.height &+= 1
         global.timeMs = now
+        events.removeAll(keepingCapacity: true)
+        eventTxIndex = nil
+        tradeCount = 0
 
         accrueInterest(to: now)
 
@@ -92,7 +97,7 @@ extension Ledger {
             for i in receipts.indices { receipts[i].notice = notice }
         }
         return BlockResult(height: global.height, stateRoot: tree.root, receipts: receipts,
-                           backstopTakeovers: takeovers, fundingSettled: settled)
+                           backstopTakeovers: takeovers, fundingSettled: settled, events: events)
     }
 
     /// The accounts among `keys` (part of the dirty list), unique, in the order first listed,
@@ -131,6 +136,7 @@ extension Ledger {
         accounts[sender, default: Account()].nonces.insert(tx.nonce)
 
         beginTransaction()
+        eventTxIndex = UInt32(truncatingIfNeeded: index)
         do {
             receipt.orders = try perform(tx.action, sender: sender)
             commitTransaction()
@@ -138,6 +144,7 @@ extension Ledger {
             rollbackTransaction()
             receipt.error = error
         }
+        eventTxIndex = nil
         return receipt
     }
 
@@ -178,6 +185,21 @@ extension Ledger {
         try debit(sender, asset, amount, policy: .never)
         try credit(to, asset, amount)
         try checkRisk(sender)
+        let event = TransferEvent(from: sender, to: to, asset: asset, amount: amount)
+        emit(sender, .transfer(event))
+        emit(to, .transfer(event))
+    }
+
+    /// Records a history event of `address` at the current block and transaction.
+    mutating func emit(_ address: Address, _ detail: AccountEvent.Detail) {
+        events.append(AccountEvent(address: address, height: global.height, timeMs: global.timeMs,
+                                   txIndex: eventTxIndex, detail: detail))
+    }
+
+    /// The lending event of `amount` of `asset`, with the account's pool position afterwards.
+    func lendingEvent(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) -> LendingEvent {
+        let (supplied, owed) = try amounts(account(address).holding(asset))
+        return LendingEvent(asset: asset, amount: amount, suppliedAfter: supplied, owedAfter: owed)
     }
 
     mutating func supply(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
@@ -195,6 +217,7 @@ extension Ledger {
         let mine = try amounts(account(sender).holding(asset)).supplied
         if mine > cfg.userSupplyCap - rest { throw .capReached(cap: "user supply", limit: cfg.userSupplyCap) }
         try supplyFromWallet(sender, asset, rest)
+        emit(sender, .supply(try lendingEvent(sender, asset, amount)))
     }
 
     mutating func withdraw(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
@@ -203,6 +226,7 @@ extension Ledger {
         try refuseNewRisk()
         try withdrawToWallet(sender, asset, amount)
         try checkRisk(sender)
+        emit(sender, .withdraw(try lendingEvent(sender, asset, amount)))
     }
 
     mutating func borrow(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
@@ -216,6 +240,7 @@ extension Ledger {
         try withdrawToWallet(sender, asset, min(amount, supplied))
         try borrowToWallet(sender, asset, amount - min(amount, supplied), voluntary: true)
         try checkRisk(sender)
+        emit(sender, .borrow(try lendingEvent(sender, asset, amount)))
     }
 
     mutating func repay(_ sender: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
@@ -234,6 +259,7 @@ extension Ledger {
         }
         let paid = try repayFromWallet(sender, asset, pay)
         if paid < pay { throw .insufficientBalance(asset: asset, available: paid, needed: pay) }
+        emit(sender, .repay(try lendingEvent(sender, asset, paid)))
     }
 
     mutating func setMarginMode(_ sender: Address, _ mode: MarginMode) throws(LedgerError) {

@@ -79,15 +79,22 @@ extension Ledger {
                 do {
                     let rate = rates[Int(p.market)]
                     let owedUp = try Int128.mulDiv(notional, rate, denominator, rounding: .up)
+                    var amount: Int64 = 0
                     if owedUp > 0 {
                         let pay = try Int64(checked: owedUp)
                         try debit(address, 0, pay, policy: .forced)
                         try payInsurance(0, pay)
+                        amount = -pay
                     } else if owedUp < 0 {
                         // A receiver gets |owed| rounded down: -ceil(owed) for a negative owed.
                         let get = try Int64(checked: -owedUp)
                         try payInsurance(0, -get)
                         try credit(address, 0, get)
+                        amount = get
+                    }
+                    if amount != 0 {
+                        emit(address, .funding(FundingEvent(market: p.market, amount: amount, positionSize: p.size,
+                                                            oraclePrice: oracles[Int(mc.base)].price, rate: rate)))
                     }
                 } catch {
                     // A payment beyond Int64 cannot happen for sizes the caps allow; skip it.

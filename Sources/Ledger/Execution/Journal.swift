@@ -23,6 +23,8 @@ struct Journal: Sendable {
     var floor = 0
     /// Off between transactions: block-level steps are not rolled back.
     var active = false
+    /// Events of the block before the current transaction began.
+    var eventsAtBegin = 0
 
     static let scanLimit = 32
 
@@ -69,6 +71,8 @@ struct Journal: Sendable {
 struct Savepoint {
     let start: Int
     let previousFloor: Int
+    /// Events emitted before the savepoint (later ones are dropped on rollback).
+    let events: Int
 }
 
 extension Ledger {
@@ -97,6 +101,7 @@ extension Ledger {
         journal.reset()
         journal.floor = 0
         journal.active = true
+        journal.eventsAtBegin = events.count
     }
 
     mutating func commitTransaction() {
@@ -105,12 +110,12 @@ extension Ledger {
     }
 
     mutating func rollbackTransaction() {
-        rollback(to: Savepoint(start: 0, previousFloor: 0))
+        rollback(to: Savepoint(start: 0, previousFloor: 0, events: journal.eventsAtBegin))
         journal.active = false
     }
 
     mutating func savepoint() -> Savepoint {
-        let sp = Savepoint(start: journal.entries.count, previousFloor: journal.floor)
+        let sp = Savepoint(start: journal.entries.count, previousFloor: journal.floor, events: events.count)
         journal.floor = journal.entries.count
         return sp
     }
@@ -120,7 +125,7 @@ extension Ledger {
         journal.floor = sp.previousFloor
     }
 
-    /// Restores every entry changed since `sp`, newest first.
+    /// Restores every entry changed since `sp`, newest first, and drops the events emitted since.
     mutating func rollback(to sp: Savepoint) {
         var i = journal.entries.count - 1
         while i >= sp.start {
@@ -142,5 +147,6 @@ extension Ledger {
         }
         journal.entries.removeLast(journal.entries.count - sp.start)
         journal.floor = sp.previousFloor
+        if events.count > sp.events { events.removeSubrange(sp.events...) }
     }
 }

@@ -24,6 +24,12 @@ public struct Ledger: Sendable {
     var journal = Journal()
     /// Accounts by exposed asset (derived, not part of the root).
     var exposure: ExposureIndex
+    /// History events of the block being applied (output, not state).
+    var events: [AccountEvent] = []
+    /// The transaction being executed, for its events (nil during block steps).
+    var eventTxIndex: UInt32?
+    /// Trades settled so far in the block being applied (numbers the fill events).
+    var tradeCount: UInt32 = 0
 
     /// The state at genesis. The genesis is validated first.
     public init(genesis: Genesis) throws(GenesisError) {

@@ -12,8 +12,10 @@ extension Ledger {
 
     /// Moves a share (ppm) of every perp position, non-USDC balance and non-USDC debt of `from`
     /// to `to` at mark price. Pool positions move as shares (no cash leaves the pool); USDC
-    /// settles the value, paid by `to` with `policy` (the backstop's always posts).
-    mutating func transferRisk(from: Address, to: Address, sharePpm: Int64, policy: BorrowPolicy) throws(LedgerError) {
+    /// settles the value, paid by `to` with `policy` (the backstop's always posts). What moved is
+    /// added to `tally`.
+    mutating func transferRisk(from: Address, to: Address, sharePpm: Int64, policy: BorrowPolicy,
+                               tally: inout LiquidationEvent) throws(LedgerError) {
         // Debt the account could pay itself is paid first, so only net amounts change hands.
         for h in account(from).holdings where h.debtShares > 0 { try netDebt(from, h.asset) }
         let source = account(from)
@@ -24,8 +26,10 @@ extension Ledger {
             let mark = markPrice(mc.base)
             let quote = try ck { () throws(LedgerMathError) in
                 try Int64(checked: Int128(q.magnitude) * Int128(mark) / Int128(config.unitScale[Int(mc.base)])) }
-            try changePosition(from, market: p.market, delta: -q, quote: quote)
+            let realized = try changePosition(from, market: p.market, delta: -q, quote: quote)
             try changePosition(to, market: p.market, delta: q, quote: quote)
+            tally.add(market: p.market, size: q, price: mark)
+            tally.realizedPnl = try ck { () throws(LedgerMathError) in try tally.realizedPnl.checkedAdding(realized) }
         }
         for h in source.holdings where h.asset != 0 {
             let moved = AssetHolding(asset: h.asset, wallet: Ledger.portion(h.wallet, sharePpm, PPM.one),
@@ -50,6 +54,7 @@ extension Ledger {
             }
             // The taker's buckets are netted at once (supply or debt, never both).
             try netDebt(to, h.asset)
+            tally.add(asset: h.asset, amount: Int64(clamping: net), value: net < 0 ? -value : value)
             if net > 0 {
                 try debit(to, 0, value, policy: policy)
                 try credit(from, 0, value)
@@ -93,11 +98,15 @@ extension Ledger {
         let start = try requirement(target)
         guard start.isLiquidatable else { throw .targetHealthy(pmrPpm: start.ratioPPM) }
         try cancelEverything(target)
-        let whole = start.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator)
+        // Everything at once or in steps is decided on the account as it is taken over, without
+        // its orders (their cancellation can move the mark).
+        let whole = belowTakeoverLine(target)
+        var tally = LiquidationEvent(liquidated: target, liquidator: liquidator, byBackstop: false, whole: whole)
         var steps = 0
         while true {
             let before = try requirement(target)
-            try transferRisk(from: target, to: liquidator, sharePpm: whole ? PPM.one : r.liquidationStepPpm, policy: .voluntary)
+            try transferRisk(from: target, to: liquidator, sharePpm: whole ? PPM.one : r.liquidationStepPpm, policy: .voluntary,
+                             tally: &tally)
             let after = try requirement(target)
             let released = max(0, before.maintenance - after.maintenance)
             let bonus = try ck { () throws(LedgerMathError) in try PPM.apply(r.liquidatorSharePpm, to: released, rounding: .down) }
@@ -105,13 +114,17 @@ extension Ledger {
             let paid = try payFromRemainingValue(target, amounts: [bonus, fee])
             try credit(liquidator, 0, paid[0])
             try payInsurance(0, paid[1])
+            tally.liquidatorBonus = try ck { () throws(LedgerMathError) in try tally.liquidatorBonus.checkedAdding(paid[0]) }
+            tally.insuranceFee = try ck { () throws(LedgerMathError) in try tally.insuranceFee.checkedAdding(paid[1]) }
             steps += 1
             let now = try requirement(target)
             let exposed = !account(target).positions.isEmpty || account(target).holdings.contains { $0.asset != 0 && !$0.isEmpty }
             if whole || !exposed || !now.ratioExceeds(ppm: r.liquidationTargetPpm) || steps >= 64 { break }
         }
         try checkRisk(liquidator)
-        try coverBankruptcy(target)
+        try coverBankruptcy(target, tally: &tally)
+        emit(target, .liquidation(tally))
+        emit(liquidator, .liquidation(tally))
     }
 
     /// Whole takeover of `target` by the protocol's backstop account; 50% of the maintenance
@@ -119,20 +132,25 @@ extension Ledger {
     mutating func backstopTakeover(_ target: Address) throws(LedgerError) {
         let r = config.genesis.risk
         try cancelEverything(target)
+        var tally = LiquidationEvent(liquidated: target, liquidator: r.backstopAddress, byBackstop: true, whole: true)
         let before = try requirement(target)
-        try transferRisk(from: target, to: r.backstopAddress, sharePpm: PPM.one, policy: .forced)
+        try transferRisk(from: target, to: r.backstopAddress, sharePpm: PPM.one, policy: .forced, tally: &tally)
         let after = try requirement(target)
         let released = max(0, before.maintenance - after.maintenance)
         let fee = try ck { () throws(LedgerMathError) in try PPM.apply(r.backstopSharePpm, to: released, rounding: .down) }
         let paid = try payFromRemainingValue(target, amounts: [fee])
         try payInsurance(0, paid[0])
-        try coverBankruptcy(target)
+        tally.insuranceFee = paid[0]
+        try coverBankruptcy(target, tally: &tally)
+        emit(target, .liquidation(tally))
+        emit(r.backstopAddress, .liquidation(tally))
     }
 
     /// An account left with nothing but negative USDC after a takeover is bankrupt: the insurance
     /// fund pays the hole; what it cannot pay is socialized by lowering the USDC supply index.
-    /// If that would take the index to zero, the rest is recorded as the chain's deficit.
-    mutating func coverBankruptcy(_ target: Address) throws(LedgerError) {
+    /// If that would take the index to zero, the rest is recorded as the chain's deficit. The
+    /// three amounts are added to `tally`.
+    mutating func coverBankruptcy(_ target: Address, tally: inout LiquidationEvent) throws(LedgerError) {
         try netDebt(target, 0)
         let a = account(target)
         guard a.positions.isEmpty, !a.holdings.contains(where: { $0.asset != 0 && !$0.isEmpty }) else { return }
@@ -144,6 +162,7 @@ extension Ledger {
             try payInsurance(0, -fromFund)
             try credit(target, 0, fromFund)
             hole -= fromFund
+            tally.insurancePaid = fromFund
         }
         guard hole > 0 else { return }
         // Write the remaining debt off: its shares leave the account and the pool, and the
@@ -163,15 +182,26 @@ extension Ledger {
             let cut = try ck { () throws(LedgerMathError) in
                 try Int128.mulDiv(Int128(hole), Wad.one, Int128(pool.supplyShares), rounding: .up) }
             pool.supplyIndex -= cut
+            tally.socialized = hole
         } else {
             touch(.global)
             global.deficit = try ck { () throws(LedgerMathError) in try global.deficit.checkedAdding(hole) }
+            tally.deficit = hole
         }
         pools[0] = pool
     }
 
+    /// Whether the account at `address` is below the whole-takeover line (V_liq < 2/3 MR, with
+    /// a requirement), in its own mode.
+    func belowTakeoverLine(_ address: Address) -> Bool {
+        let r = config.genesis.risk
+        guard let req = try? requirement(address), req.maintenance > 0 else { return false }
+        return req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator)
+    }
+
     /// End of block: the backstop takes over whole every account with V_liq < 2/3 MR, lowest
-    /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`.
+    /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`. Each candidate's resting
+    /// orders are cancelled first and the account checked again without them (`runBackstop`).
     mutating func runBackstop(recheck: [Address]) -> [Address] {
         let r = config.genesis.risk
         var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
@@ -189,12 +219,22 @@ extension Ledger {
         }
         var taken: [Address] = []
         let dirtyBefore = dirty.count
-        for c in candidates.prefix(Int(r.backstopMaxPerBlock)) {
+        for c in candidates where taken.count < Int(r.backstopMaxPerBlock) {
+            // Earlier takeovers (cancelled orders move marks, bankruptcies the USDC index) may
+            // have changed this account's health since the list was made: check it again.
+            guard belowTakeoverLine(c.address) else { continue }
             beginTransaction()
             do {
-                try backstopTakeover(c.address)
+                // As in a liquidation, the account's resting orders go first. They can hold the
+                // mark against it (a resting bid above the oracle raises the mark a short is
+                // valued at), so it is checked once more without them: only an account still
+                // below 2/3 MR is taken over. The cancellations stand either way.
+                try cancelEverything(c.address)
+                if belowTakeoverLine(c.address) {
+                    try backstopTakeover(c.address)
+                    taken.append(c.address)
+                }
                 commitTransaction()
-                taken.append(c.address)
             } catch {
                 rollbackTransaction()
             }

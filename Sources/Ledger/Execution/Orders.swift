@@ -129,7 +129,7 @@ extension Ledger {
         // Settle the fills, then carry the plan out on the book.
         let oiBefore = markets[m].openInterest
         for fill in plan.fills {
-            try settleFill(market: req.market, config: market, taker: sender, takerSide: req.side, fill: fill)
+            try settleFill(market: req.market, config: market, taker: taker, fill: fill)
         }
         for c in plan.cancelled {
             touch(.order(req.market, c.order.id))
@@ -266,8 +266,10 @@ extension Ledger {
 
     /// Settles a trade of `fill.size` at the maker's price: spot moves balances, a perp moves
     /// positions and realizes PnL in USDC; both sides pay their fee to the insurance fund.
-    mutating func settleFill(market: MarketID, config mc: MarketConfig, taker: Address, takerSide: Side,
+    /// Records a fill event for each side.
+    mutating func settleFill(market: MarketID, config mc: MarketConfig, taker takerOrder: BookOrder,
                              fill: OrderBook.Fill) throws(LedgerError) {
+        let taker = takerOrder.owner, takerSide = takerOrder.side
         let maker = fill.makerOwner
         let scale = config.unitScale[Int(mc.base)]
         let exact = Int128(fill.size) * Int128(fill.price)
@@ -284,16 +286,22 @@ extension Ledger {
         let buyerPolicy: BorrowPolicy = .voluntary
         let sellerPolicy: BorrowPolicy = .voluntary
 
+        let buyerStart: Int64, sellerStart: Int64
+        var buyerPnl: Int64 = 0, sellerPnl: Int64 = 0
         switch mc.kind {
         case .spot:
+            buyerStart = try netBalance(account(buyer), mc.base)
+            sellerStart = try netBalance(account(seller), mc.base)
             try debit(seller, mc.base, fill.size, policy: sellerPolicy)
             try debit(buyer, 0, up, policy: buyerPolicy)
             try credit(buyer, mc.base, fill.size)
             try credit(seller, 0, down)
             try payInsurance(0, up - down)
         case .perp:
-            try changePosition(buyer, market: market, delta: fill.size, quote: down)
-            try changePosition(seller, market: market, delta: -fill.size, quote: down)
+            buyerStart = account(buyer).position(market).size
+            sellerStart = account(seller).position(market).size
+            buyerPnl = try changePosition(buyer, market: market, delta: fill.size, quote: down)
+            sellerPnl = try changePosition(seller, market: market, delta: -fill.size, quote: down)
         }
         try debit(taker, 0, takerFee, policy: .forced)
         try debit(maker, 0, makerFee, policy: .forced)
@@ -303,13 +311,29 @@ extension Ledger {
                 a.weightedVolume = a.weightedVolume.addingReportingOverflow(down).overflow ? .max : a.weightedVolume + down
             }
         }
+
+        let takerBuys = takerSide == .buy
+        let spotQuote = mc.kind == .spot
+        tradeCount &+= 1
+        emit(taker, .fill(FillEvent(
+            market: market, orderId: takerOrder.id, cloid: takerOrder.clientID, side: takerSide, price: fill.price,
+            size: fill.size, quote: spotQuote && takerBuys ? up : down, fee: takerFee,
+            closedPnl: takerBuys ? buyerPnl : sellerPnl, taker: true, counterparty: maker,
+            startPosition: takerBuys ? buyerStart : sellerStart, tradeIndex: tradeCount)))
+        emit(maker, .fill(FillEvent(
+            market: market, orderId: fill.makerID, cloid: fill.maker.clientID, side: fill.maker.side, price: fill.price,
+            size: fill.size, quote: spotQuote && !takerBuys ? up : down, fee: makerFee,
+            closedPnl: takerBuys ? sellerPnl : buyerPnl, taker: false, counterparty: taker,
+            startPosition: takerBuys ? sellerStart : buyerStart, tradeIndex: tradeCount)))
     }
 
     /// Changes a perp position by `delta` traded for `quote` USDC (the same quote for both
     /// sides, so that sum(USDC - cost basis) is conserved exactly). The closed part realizes
     /// PnL in USDC: profit is credited (repaying debt first), loss debited (as debt if need be).
-    mutating func changePosition(_ address: Address, market: MarketID, delta: Int64, quote: Int64) throws(LedgerError) {
-        guard delta != 0 else { return }
+    /// Returns the PnL realized.
+    @discardableResult
+    mutating func changePosition(_ address: Address, market: MarketID, delta: Int64, quote: Int64) throws(LedgerError) -> Int64 {
+        guard delta != 0 else { return 0 }
         var p = account(address).position(market)
         let sign: Int64 = delta > 0 ? 1 : -1
         let closing = p.size != 0 && (p.size > 0) != (delta > 0)
@@ -340,5 +364,6 @@ extension Ledger {
             try oi.checkedAdding(try max(0, p.size).checkedSubtracting(oiBefore)) }
         if realized > 0 { try credit(address, 0, realized) }
         if realized < 0 { try debit(address, 0, -realized, policy: .forced) }
+        return realized
     }
 }

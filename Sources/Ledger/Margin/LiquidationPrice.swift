@@ -1,7 +1,7 @@
 /// The marks of one underlying at which an account would become liquidatable.
 public struct LiquidationPrices: Sendable, Equatable, Hashable {
     /// The highest mark below the current one at which the account is liquidatable, or nil if
-    /// none down to zero.
+    /// none down to the lowest positive mark (1 base unit).
     public var below: Int64?
     /// The lowest mark above the current one at which the account is liquidatable, or nil if none
     /// as far as the engine can compute (up to where the arithmetic would overflow).
@@ -40,10 +40,14 @@ extension MarginEngine {
         }
         if try liquidatable(at: current) != false { return nil }
 
-        // Below: healthy at `current`; bisect [0, current) for the top liquidatable mark.
+        // Below: healthy at `current`; bisect [1, current) for the top liquidatable mark. The
+        // bracket starts at the lowest positive mark, not at 0: at a mark of 0 a standard
+        // account's requirement (|size| x mark x r) vanishes, so 0 looks healthy however far
+        // below the liquidation price it lies. From 1 up, MR > 0 wherever it depends on this
+        // mark, and the liquidatable marks below `current` are exactly [1, boundary].
         var below: Int64? = nil
-        if current > 0, try liquidatable(at: 0) == true {
-            var healthy = current, sick: Int64 = 0
+        if current > 1, try liquidatable(at: 1) == true {
+            var healthy = current, sick: Int64 = 1
             while healthy - sick > 1 {
                 let mid = sick + (healthy - sick) / 2
                 if try liquidatable(at: mid) == false { healthy = mid } else { sick = mid }

@@ -1,0 +1,394 @@
+import BallastCrypto
+import Foundation
+import Ledger
+import NIOCore
+import Node
+
+/// How fast the load generator sends.
+public enum LoadRate: Sendable, Equatable, CustomStringConvertible {
+    /// This many transactions a second.
+    case fixed(Int)
+    /// As fast as the cluster takes them: at most `LoadOptions.maxInFlight` uncommitted at once.
+    case max
+
+    /// `max` or a positive integer.
+    public init?(_ text: String) {
+        if text == "max" { self = .max } else if let n = Int(text), n > 0 { self = .fixed(n) } else { return nil }
+    }
+
+    public var description: String {
+        switch self {
+        case .fixed(let n): return "\(n)"
+        case .max: return "max"
+        }
+    }
+}
+
+/// What `ballast cluster load` does.
+public struct LoadOptions: Sendable {
+    public var rate: LoadRate = .fixed(100)
+    /// Seconds of load after funding.
+    public var duration: Double = 10
+    /// Funded accounts that send the mix.
+    public var accounts = 200
+    /// Seeds the account keys and the mix.
+    public var seed: UInt64 = 1
+    /// Sign every transaction before the clock starts.
+    public var presign = false
+    /// Transactions signed ahead at `--rate max` (a fixed rate signs rate x duration).
+    public var presignCount = 200_000
+    /// At `--rate max`: most transactions sent and not yet committed (and at most 40 per account).
+    public var maxInFlight = 3_000
+    /// Seconds to wait after the load for the last transactions to commit.
+    public var drainSeconds = 15.0
+    /// Fund the accounts from the faucet first (off when they are funded already).
+    public var fund = true
+    public var connectionsPerNode = 4
+    /// Write "HEIGHT TXID" for every transaction seen committed (funding included) to this file,
+    /// so a test can check that each is in every node's log.
+    public var committedLog: String?
+
+    public init() {}
+}
+
+/// What a load run measured (the JSON of `--report`).
+public struct LoadReport: Codable, Sendable {
+    public var chainId: String
+    public var validators: Int
+    public var rate: String
+    public var presigned: Bool
+    public var accounts: Int
+    public var seed: UInt64
+    public var fundingSeconds: Double
+    public var durationSeconds: Double
+    public var submitted: Int
+    public var accepted: Int
+    /// Committed while the load ran, per second of it.
+    public var committedPerSecond: Double
+    /// Of the transactions submitted while the load ran, committed by the end of the drain.
+    public var committed: Int
+    public var committedOk: Int
+    public var latency: LatencySummary
+    public var rejected: [String: Int]
+    public var failed: [String: Int]
+    public var orderErrors: [String: Int]
+    /// Accepted but not seen in a block by the end of the drain.
+    public var uncommitted: Int
+    /// CPU seconds all node processes used during the load (from /proc), when known.
+    public var nodeCPUSeconds: Double?
+    public var nodeCPUSecondsPerCommittedTx: Double?
+    public var generatorCPUSeconds: Double
+    /// The throughput bound B = cores x raw libsodium verifies/s on one core / validators, when
+    /// measured in the same run (`ballast cluster load` does, before the load).
+    public var bound: ThroughputBound?
+
+    /// The lines `ballast cluster load` prints.
+    public var summary: String {
+        func codes(_ d: [String: Int]) -> String {
+            d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        }
+        var lines = [
+            "load: \(validators) validators, rate \(rate), \(accounts) accounts, \(presigned ? "presigned" : "signed while sending"), \(String(format: "%.1f", durationSeconds)) s",
+            "submitted \(submitted), accepted \(accepted), committed \(committed) (\(committedOk) without error), uncommitted \(uncommitted)",
+            "committed tx/s \(String(format: "%.1f", committedPerSecond))",
+            "latency submit→commit ms: p50 \(latency.p50Ms)  p90 \(latency.p90Ms)  p99 \(latency.p99Ms)  max \(latency.maxMs)  (\(latency.count) samples)",
+            "rejected: \(codes(rejected))",
+            "failed in block: \(codes(failed))",
+            "order errors: \(codes(orderErrors))",
+        ]
+        if let bound {
+            lines.append("bound B = \(bound.cores) cores x \(Int(bound.rawVerifiesPerSecond)) raw verifies/s / \(validators) validators = "
+                + "\(Int(bound.perSecond)) tx/s; committed = \(String(format: "%.1f%%", committedPerSecond / bound.perSecond * 100)) of B")
+        }
+        if let cpu = nodeCPUSeconds, let per = nodeCPUSecondsPerCommittedTx {
+            lines.append("node CPU \(String(format: "%.2f", cpu)) s, \(String(format: "%.1f", per * 1e6)) µs per committed tx; generator CPU \(String(format: "%.2f", generatorCPUSeconds)) s")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// B = cores x raw verifies per second / validators: each replica verifies every transaction.
+public struct ThroughputBound: Codable, Sendable, Equatable {
+    public var cores: Int
+    /// Raw libsodium Ed25519 verifications per CPU second on one core.
+    public var rawVerifiesPerSecond: Double
+    public var perSecond: Double
+
+    public init(cores: Int, rawVerifiesPerSecond: Double, validators: Int) {
+        self.cores = cores
+        self.rawVerifiesPerSecond = rawVerifiesPerSecond.rounded()
+        perSecond = (Double(cores) * rawVerifiesPerSecond / Double(max(validators, 1))).rounded()
+    }
+}
+
+/// `DIR/load/accounts.json`: the accounts a load run funded, for the keeper.
+public struct LoadAccountsFile: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        public var address: String
+        public var role: LoadRole
+    }
+    public var seed: UInt64
+    public var accounts: [Entry]
+
+    public static func path(_ layout: ClusterLayout) -> String { layout.directory + "/load/accounts.json" }
+
+    public static func load(_ layout: ClusterLayout) throws -> LoadAccountsFile {
+        guard let data = FileManager.default.contents(atPath: path(layout)) else {
+            throw ClusterError("no \(path(layout)): run `ballast cluster load` first, or pass the accounts to watch")
+        }
+        return try JSONDecoder().decode(LoadAccountsFile.self, from: data)
+    }
+
+    func write(_ layout: ClusterLayout) throws {
+        try FileManager.default.createDirectory(atPath: layout.directory + "/load", withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.path(layout)))
+    }
+}
+
+/// One progress report, about once a second.
+public struct LoadProgress: Sendable {
+    public var phase: String
+    public var elapsed: Double
+    public var duration: Double
+    public var counts: CommitTracker.Counts
+    public var committedPerSecond: Double
+    public var latency: LatencySummary
+
+    /// The one-line form for stderr.
+    public var line: String {
+        let rejected = counts.rejected.values.reduce(0, +)
+        return "\(phase) \(String(format: "%5.1f", elapsed))/\(Int(duration)) s  sent \(counts.submitted)  committed \(counts.committed) "
+            + "(\(Int(committedPerSecond.rounded())) tx/s)  pending \(counts.pending)  rejected \(rejected)  "
+            + "p50 \(latency.p50Ms) ms  p99 \(latency.p99Ms) ms"
+    }
+}
+
+/// Funds load accounts, sends the mix and measures it (`ballast cluster load`).
+public final class LoadGenerator: Sendable {
+    public let connection: ClusterConnection
+    public let options: LoadOptions
+    let tracker: CommitTracker
+
+    public init(connection: ClusterConnection, options: LoadOptions) {
+        self.connection = connection
+        self.options = options
+        tracker = CommitTracker(recordsCommits: options.committedLog != nil)
+    }
+
+    /// Runs the load; `progress` is called about once a second.
+    public func run(progress: @escaping @Sendable (LoadProgress) -> Void) async throws -> LoadReport {
+        let params = try await connection.parameters()
+        let accounts = try LoadAccounts(count: options.accounts, seed: options.seed)
+        let height = try await connection.get("/v1/status", as: NodeStatus.self).height
+        let follower = Task { [connection, tracker] in await BlockFollower(connection: connection, tracker: tracker).run(after: height) }
+        defer { follower.cancel() }
+
+        let fundingStart = ContinuousClock.now
+        if options.fund { try await fund(accounts, params: params, progress: progress) }
+        try LoadAccountsFile(seed: options.seed, accounts: accounts.keys.indices.map {
+            .init(address: accounts.keys[$0].address.description, role: LoadRole.of($0))
+        }).write(connection.layout)
+        let fundingSeconds = seconds(ContinuousClock.now - fundingStart)
+
+        var mix = LoadMix(assets: params.assets, markets: params.markets, accounts: options.accounts, seed: options.seed,
+                          clientIDBase: UInt64(Date().timeIntervalSince1970 * 1000) << 20)
+        if let marks = try? await connection.marks(), marks.count == mix.marks.count { mix.marks = marks }
+        var nonces = Array(repeating: NonceClock(), count: options.accounts)
+        let chainID = params.chainId
+        func make() -> (bytes: [UInt8], id: Hash256) {
+            let (i, action) = mix.next()
+            let tx = Transaction(chainID: chainID, signer: accounts.keys[i].publicKey, nonce: nonces[i].next(), action: action)
+                .signed(with: accounts.keys[i])
+            let bytes = tx.canonicalBytes
+            return (bytes, Blake2b.hash256(bytes))
+        }
+        var presigned: [(bytes: [UInt8], id: Hash256)] = []
+        if options.presign {
+            let count: Int
+            switch options.rate {
+            case .fixed(let n): count = Int((Double(n) * options.duration).rounded(.up))
+            case .max: count = options.presignCount
+            }
+            presigned.reserveCapacity(count)
+            for _ in 0..<count { presigned.append(make()) }
+        }
+
+        tracker.resetCounts()
+        let cpuStart = NodeCPU.seconds(layout: connection.layout)
+        let generatorStart = processCPUSeconds()
+        let start = ContinuousClock.now
+        var sent = 0
+        var lastProgress = start
+        var lastMarks = start
+        var committedAtLastProgress = 0
+        var windowCommitted = 0
+        while true {
+            let elapsed = seconds(ContinuousClock.now - start)
+            if elapsed >= options.duration { break }
+            let due: Int
+            switch options.rate {
+            case .fixed(let n): due = Int(elapsed * Double(n)) - sent
+            // An account keeps its 100 highest nonces: far more than that in flight and late ones are refused.
+            case .max: due = min(min(options.maxInFlight, options.accounts * 40) - tracker.pendingCount, 500)
+            }
+            if options.presign && sent >= presigned.count { break }
+            for _ in 0..<max(0, due) {
+                if options.presign && sent >= presigned.count { break }
+                let tx = options.presign ? presigned[sent] : make()
+                send(tx.bytes, id: tx.id)
+                sent += 1
+            }
+            let now = ContinuousClock.now
+            if !options.presign, now - lastMarks >= .seconds(1) {
+                lastMarks = now
+                if let marks = try? await connection.marks(), marks.count == mix.marks.count { mix.marks = marks }
+            }
+            if now - lastProgress >= .seconds(1) {
+                let counts = tracker.counts
+                let rate = Double(counts.committed - committedAtLastProgress) / seconds(now - lastProgress)
+                committedAtLastProgress = counts.committed
+                lastProgress = now
+                progress(LoadProgress(phase: "load", elapsed: elapsed, duration: options.duration, counts: counts,
+                                      committedPerSecond: rate, latency: tracker.latency))
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let duration = seconds(ContinuousClock.now - start)
+        windowCommitted = tracker.counts.committed
+        let cpuEnd = NodeCPU.seconds(layout: connection.layout)
+        let generatorCPU = processCPUSeconds() - generatorStart
+
+        // The last transactions commit (or are given up on) before the numbers are read.
+        let drainStart = ContinuousClock.now
+        while tracker.pendingCount > 0, ContinuousClock.now - drainStart < .seconds(options.drainSeconds) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let counts = tracker.counts
+        if let path = options.committedLog {
+            try (tracker.committedLog.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let nodeCPU = zip(cpuStart, cpuEnd).map { $1 - $0 }.reduce(0, +)
+        let knownCPU = !cpuStart.isEmpty && cpuStart.count == cpuEnd.count
+        return LoadReport(
+            chainId: params.chainId, validators: connection.manifest.validators, rate: options.rate.description,
+            presigned: options.presign, accounts: options.accounts, seed: options.seed,
+            fundingSeconds: (fundingSeconds * 100).rounded() / 100, durationSeconds: (duration * 100).rounded() / 100,
+            submitted: counts.submitted, accepted: counts.accepted,
+            committedPerSecond: (Double(windowCommitted) / duration * 10).rounded() / 10,
+            committed: counts.committed, committedOk: counts.committedOk, latency: tracker.latency,
+            rejected: counts.rejected, failed: counts.failed, orderErrors: counts.orderErrors, uncommitted: counts.pending,
+            nodeCPUSeconds: knownCPU ? (nodeCPU * 100).rounded() / 100 : nil,
+            nodeCPUSecondsPerCommittedTx: knownCPU && windowCommitted > 0 ? nodeCPU / Double(windowCommitted) : nil,
+            generatorCPUSeconds: (generatorCPU * 100).rounded() / 100, bound: nil)
+    }
+
+    /// Sends to the next node in turn; the answer is counted when it arrives. A node that does
+    /// not answer is skipped for a second and the transaction goes to the next one, until every
+    /// node has been tried.
+    private func send(_ bytes: [UInt8], id: Hash256) {
+        tracker.submitted(id)
+        LoadGenerator.deliver(bytes, id: id, tries: connection.clients.count, connection: connection, tracker: tracker)
+    }
+
+    private static func deliver(_ bytes: [UInt8], id: Hash256, tries: Int, connection: ClusterConnection, tracker: CommitTracker) {
+        let node = connection.pickNode()
+        connection.post(bytes, node: node).whenComplete { result in
+            switch result {
+            case .success(let answer) where answer.status == 202 || answer.status == 200:
+                tracker.accepted()
+            case .success(let answer):
+                tracker.rejected(id, code: answer.errorCode)
+            case .failure:
+                connection.markDown(node)
+                if tries > 1 {
+                    deliver(bytes, id: id, tries: tries - 1, connection: connection, tracker: tracker)
+                } else {
+                    tracker.rejected(id, code: "unreachable")
+                }
+            }
+        }
+    }
+
+    /// Faucet transfers to every account: USDC and each other asset (leveraged accounts: 3,000
+    /// USDC only), in waves the faucet's
+    /// nonce window and pending limit allow, each wave committed before the next.
+    func fund(_ accounts: LoadAccounts, params: ChainParameters, progress: @escaping @Sendable (LoadProgress) -> Void) async throws {
+        let faucet = try connection.walletKey(ClusterLayout.faucetKeyName)
+        let faucetSummary = try await connection.get("/v1/accounts/\(faucet.address)", as: AccountSummary.self)
+        var transfers: [(Address, AssetID, Int64)] = []
+        let amounts = LoadGenerator.fundingAmounts(assets: params.assets, faucet: faucetSummary.balances, accounts: accounts.keys.count)
+        for (i, address) in accounts.addresses.enumerated() {
+            let role = LoadRole.of(i).funding
+            for (asset, amount) in amounts.enumerated() where amount > 0 && (asset == 0 || role.otherAssets) {
+                transfers.append((address, AssetID(asset), asset == 0 ? min(amount, role.usdc) : amount))
+            }
+        }
+        var nonce = NonceClock()
+        let wave = 90
+        let start = ContinuousClock.now
+        for first in stride(from: 0, to: transfers.count, by: wave) {
+            var ids: [Hash256] = []
+            for (to, asset, amount) in transfers[first..<min(first + wave, transfers.count)] {
+                let bytes = Transaction(chainID: params.chainId, signer: faucet.publicKey, nonce: nonce.next(),
+                                        action: .transfer(to: to, asset: asset, amount: amount)).signed(with: faucet).canonicalBytes
+                let id = Blake2b.hash256(bytes)
+                ids.append(id)
+                send(bytes, id: id)
+            }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ids.contains(where: tracker.isPending), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let counts = tracker.counts
+            if !counts.rejected.isEmpty || !counts.failed.isEmpty || ids.contains(where: tracker.isPending) {
+                throw ClusterError("funding failed: refused \(counts.rejected), failed \(counts.failed), \(ids.filter(tracker.isPending).count) not committed in 60 s")
+            }
+            progress(LoadProgress(phase: "fund", elapsed: seconds(ContinuousClock.now - start), duration: 0, counts: counts,
+                                  committedPerSecond: 0, latency: tracker.latency))
+        }
+    }
+
+    /// What each account gets of each asset: 100,000 USDC and about 20,000 USDC worth of
+    /// every other asset, less when the faucet holds too little for every account twice over.
+    public static func fundingAmounts(assets: [AssetConfig], faucet: [BalanceView], accounts: Int) -> [Int64] {
+        assets.enumerated().map { i, asset in
+            let held = faucet.first { $0.asset == AssetID(i) }?.wallet ?? 0
+            let scale = Int128((0..<asset.decimals).reduce(Int64(1)) { r, _ in r * 10 })
+            let wanted = i == 0 ? Int128(100_000_000_000) : Int128(20_000_000_000) * scale / Int128(max(asset.initialPrice, 1))
+            return Int64(min(wanted, Int128(held) / Int128(2 * max(accounts, 1))))
+        }
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// CPU seconds used by this process (all threads).
+public func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU time of a cluster's node processes, from /proc/PID/stat.
+public enum NodeCPU {
+    /// User + system seconds of each running node of `layout` (empty without /proc or pids.json).
+    public static func seconds(layout: ClusterLayout) -> [Double] {
+        guard let pids = ClusterPIDs.load(layout)?.running else { return [] }
+        return pids.compactMap { seconds(pid: $0.pid) }
+    }
+
+    /// User + system seconds of `pid`.
+    public static func seconds(pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

@@ -1,0 +1,128 @@
+import BallastCrypto
+import Cluster
+import Foundation
+import Ledger
+import Node
+import Testing
+
+/// `cluster load`, the keeper and `cluster verify` against a real 4-validator cluster.
+@Suite(.serialized) struct LoadProcessTests {
+    @Test func loadThenKeeperThenVerifyThenAMismatchedGenesis() async throws {
+        let dir = NSTemporaryDirectory() + "ballast-load-\(UUID().uuidString)"
+        let layout = ClusterLayout(directory: dir)
+        defer {
+            ClusterPIDs.stopRecorded(layout, timeout: .seconds(2))
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let p2p = try LoopbackPorts.freeRange(4)
+        var rpc = try LoopbackPorts.freeRange(4)
+        while abs(rpc - p2p) < 4 { rpc = try LoopbackPorts.freeRange(4) }
+        let up = try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir,
+                                                  "--p2p-port", "\(p2p)", "--rpc-port", "\(rpc)"])
+        try #require(up.status == 0, "\(up.output)")
+
+        // 10 s of the mix at 30 tx/s from 20 accounts: everything sent commits.
+        let reportPath = dir + "/load-report.json"
+        let load = try ClusterCommandTests.ballast(["cluster", "load", "--dir", dir, "--rate", "30", "--duration", "10",
+                                                    "--accounts", "20", "--report", reportPath, "--committed-log", dir + "/committed.txt"])
+        try #require(load.status == 0, "\(load.output)")
+        let report = try JSONDecoder().decode(LoadReport.self, from: try #require(FileManager.default.contents(atPath: reportPath)))
+        #expect(report.submitted >= 290 && report.submitted <= 300, "\(load.output)")
+        #expect(report.accepted == report.submitted && report.rejected.isEmpty, "\(load.output)")
+        #expect(report.committed == report.submitted && report.uncommitted == 0, "\(load.output)")
+        #expect(report.committedOk > report.committed / 2, "\(load.output)")
+        #expect(report.latency.count == UInt64(report.committed) && report.latency.p50Ms > 0)
+        #expect(report.committedPerSecond > 20, "\(load.output)")
+        #expect(load.output.contains("committed tx/s"))
+        // The log lists the 77 funding transfers (account 19 is leveraged: USDC only) and every
+        // transaction of the load, each once.
+        let logged = try String(contentsOfFile: dir + "/committed.txt", encoding: .utf8).split(separator: "\n")
+        #expect(logged.count == 77 + report.committed && Set(logged.map { $0.split(separator: " ")[1] }).count == logged.count)
+        let accounts = try LoadAccountsFile.load(layout)
+        #expect(accounts.accounts.count == 20 && accounts.accounts[8].role == .taker && accounts.accounts[19].role == .leveraged)
+
+        try await liquidationAfterAPriceDrop(layout)
+
+        let verify = try ClusterCommandTests.ballast(["cluster", "verify", "--dir", dir])
+        #expect(verify.status == 0 && verify.output.contains("verify OK: 4 replicas agree"), "\(verify.output)")
+
+        // node0's genesis file no longer matches the chain (the running node read it at start):
+        // the replicas still agree, but the replay of node0's log diverges at the first block.
+        let genesisPath = layout.home(0) + "/genesis.json"
+        let genesisData = try #require(FileManager.default.contents(atPath: genesisPath))
+        var json = try #require(try JSONSerialization.jsonObject(with: genesisData) as? [String: Any])
+        var balances = try #require(json["balances"] as? [[String: Any]])
+        balances[0]["amount"] = (balances[0]["amount"] as? Int64 ?? 0) + 1
+        json["balances"] = balances
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: genesisPath))
+        let mismatch = try ClusterCommandTests.ballast(["cluster", "verify", "--dir", dir])
+        #expect(mismatch.status != 0, "\(mismatch.output)")
+        #expect(mismatch.output.contains("verify FAILED: replaying node0's block log from genesis: at height 1 the replay reaches root"),
+                "\(mismatch.output)")
+    }
+
+    /// A 25x long on BTC-PERP; the validators push BTC's oracle down step by step until the
+    /// account is liquidatable (not yet the backstop's); the keeper liquidates it and earns.
+    func liquidationAfterAPriceDrop(_ layout: ClusterLayout) async throws {
+        let connection = try ClusterConnection(layout: layout, connectionsPerNode: 2)
+        let params = try await connection.parameters()
+        let faucet = try connection.walletKey(ClusterLayout.faucetKeyName)
+        let victim = try SigningKey(seed: Blake2b.hash256(Array("keeper-test-victim".utf8)).bytes)
+        let maker = try SigningKey(seed: Blake2b.hash256(Array("keeper-test-maker".utf8)).bytes)
+        var nonces: [Address: NonceClock] = [:]
+        func tx(_ key: SigningKey, _ action: Action) -> SignedTransaction {
+            Transaction(chainID: params.chainId, signer: key.publicKey, nonce: nonces[key.address, default: NonceClock()].next(), action: action)
+                .signed(with: key)
+        }
+        try await connection.submitAndWait(tx(faucet, .transfer(to: victim.address, asset: 0, amount: 2_000_000_000)))
+        try await connection.submitAndWait(tx(faucet, .transfer(to: maker.address, asset: 0, amount: 1_000_000_000_000)))
+        let perp = try #require(params.markets.firstIndex { $0.name == "BTC-PERP" })
+        let market = params.markets[perp]
+        let mark = try await connection.marks()[perp]
+        let price = mark / market.tick * market.tick
+        // 50,000 USDC of BTC.
+        let size = Int64(Int128(50_000_000_000) * 100_000_000 / Int128(price)) / market.lot * market.lot
+        try await connection.submitAndWait(tx(maker, .placeOrders([OrderRequest(market: MarketID(perp), side: .sell, price: price, size: size)])))
+        let fill = try await connection.submitAndWait(tx(victim, .placeOrders([OrderRequest(market: MarketID(perp), side: .buy, price: price,
+                                                                                            size: size, timeInForce: .ioc)])))
+        #expect(fill.orders.first?.filled == size)
+
+        let validators = try (0..<4).map { try connection.walletKey(ClusterLayout.validatorKeyName($0)) }
+        try await connection.waitUntil(height: fill.height)
+        var oracle = try await connection.clients[0].get("/v1/markets", as: [MarketView].self)[perp].oracle
+        // The account turns liquidatable when V_liq < MR / 0.95, and V_liq falls by `size` per unit
+        // of price: jump 80% of the way there at once, then step down 0.2% at a time, so that it is
+        // seen liquidatable before V_liq < 2/3 MR hands it to the backstop.
+        let start = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self).standard
+        let drop = Int128(start.liquidationValue - start.maintenance * 100 / 95) * 100_000_000 / Int128(size)
+        var next = oracle - Int64(drop * 8 / 10)
+        var health = "healthy"
+        for _ in 0..<40 where health == "healthy" {
+            oracle = next
+            next = oracle * 9_980 / 10_000
+            let step = oracle
+            let height = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for v in validators {
+                    let signed = tx(v, .oraclePrices([OraclePrice(asset: market.base, price: step)]))
+                    group.addTask { try await connection.submitAndWait(signed).height }
+                }
+                return try await group.reduce(0, max)
+            }
+            try await connection.waitUntil(height: height)
+            health = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self).health
+        }
+        try #require(health == "liquidatable", "the victim is \(health) at oracle \(oracle)")
+        let keeper = Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: [maker.address, victim.address])
+        try await keeper.fund(usdc: 1_000_000_000_000)
+        let made = try await keeper.scan()
+        #expect(made.count == 1)
+        #expect(made.first?.target == victim.address.description && made.first?.health == "liquidatable")
+        #expect((made.first?.bonus ?? 0) > 0, "\(made)")
+        try await connection.waitUntil(height: try #require(made.first?.height))
+        let after = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self)
+        #expect(abs(after.positions.first?.size ?? 0) < size)
+        #expect(keeper.report.liquidations == made && keeper.report.totalBonus == made[0].bonus)
+        // A second pass finds nothing left to liquidate.
+        #expect(try await keeper.scan().isEmpty)
+    }
+}

@@ -1,0 +1,170 @@
+import BallastCrypto
+import Cluster
+import Foundation
+import Histogram
+import Ledger
+import Node
+import Testing
+
+/// The pieces of `cluster load`, `keeper` and `verify` that need no cluster.
+@Suite struct LoadToolsTests {
+    static func testnet() throws -> Genesis {
+        let bytes = try #require(FileManager.default.contents(atPath: ClusterGenesisTests.templatePath))
+        return try NodeHome.parseGenesis([UInt8](bytes), source: "testnet")
+    }
+
+    @Test func theMixHasItsSharesAndEveryOrderIsOnTickLotAndAboveTheMinimum() throws {
+        let genesis = try Self.testnet()
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 100, seed: 7)
+        var kinds: [String: Int] = [:]
+        var roles: [LoadRole: Int] = [:]
+        var quotes = 0
+        let draws = 20_000
+        for _ in 0..<draws {
+            let (account, action) = mix.next()
+            #expect((0..<100).contains(account))
+            kinds[action.kind.name, default: 0] += 1
+            roles[LoadRole.of(account), default: 0] += 1
+            guard case .placeOrders(let orders) = action else { continue }
+            if orders.count == 2, orders[0].timeInForce == .gtc, orders[0].market == orders[1].market {
+                // A quote: a bid below the mark and an ask above it.
+                quotes += 1
+                let mark = mix.marks[Int(orders[0].market)]
+                #expect(orders[0].side == .buy && orders[0].price < mark && orders[1].side == .sell && orders[1].price > mark)
+            }
+            for o in orders {
+                let mc = genesis.markets[Int(o.market)]
+                #expect(o.price % mc.tick == 0 && o.size % mc.lot == 0 && o.size > 0)
+                let scale = Int128((0..<genesis.assets[Int(mc.base)].decimals).reduce(Int64(1)) { r, _ in r * 10 })
+                #expect(Int128(o.size) * Int128(o.price) / scale >= Int128(mc.minNotional))
+                // Within 0.5% of the mark: inside every market's 5% price band.
+                let mark = mix.marks[Int(o.market)]
+                #expect(abs(o.price - mark) * 200 <= mark + mc.tick * 200)
+            }
+        }
+        // 35% quotes + 20% cancels (a quote when nothing is left to cancel) + 25% taker + 10% basis
+        // + 5% leveraged buys = 95% orders or cancels.
+        let orders = kinds["order", default: 0], cancels = kinds["cancel", default: 0]
+        #expect(abs(orders + cancels - draws * 95 / 100) < draws / 50)
+        #expect(cancels > draws * 15 / 100 && cancels <= draws * 20 / 100 + draws / 50)
+        let lending = ["setMarginMode", "supply", "borrow", "repay"].map { kinds[$0, default: 0] }.reduce(0, +)
+        #expect(abs(lending - draws / 20) < draws / 50)
+        #expect(abs(roles[.taker, default: 0] - draws / 4) < draws / 50)
+        #expect(abs(roles[.leveraged, default: 0] - draws / 20) < draws / 50)
+        #expect(quotes > draws * 33 / 100)
+        // The same seed gives the same stream.
+        var a = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 100, seed: 7)
+        var b = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 100, seed: 7)
+        for _ in 0..<500 {
+            let (i, x) = a.next(), (j, y) = b.next()
+            #expect(i == j && x == y)
+        }
+    }
+
+    @Test func borrowersTakePortfolioMarginSupplyOnceThenBorrowAndRepayInTurn() throws {
+        let genesis = try Self.testnet()
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 20, seed: 3)
+        var byAccount: [Int: [Action]] = [:]
+        for _ in 0..<2_000 {
+            let (i, action) = mix.next()
+            if LoadRole.of(i) == .borrower { byAccount[i, default: []].append(action) }
+        }
+        for (_, actions) in byAccount {
+            #expect(Array(actions.prefix(2)) == [.setMarginMode(.portfolio), .supply(asset: 0, amount: 5_000_000_000)])
+            for (k, action) in actions.dropFirst(2).enumerated() {
+                #expect(action == (k % 2 == 0 ? .borrow(asset: 0, amount: 1_000_000_000) : .repay(asset: 0, amount: 1_000_000_000)))
+            }
+        }
+        #expect(byAccount.count == 3)
+    }
+
+    @Test func leveragedAccountsBuyPerpsThroughTheMark() throws {
+        let genesis = try Self.testnet()
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 20, seed: 5)
+        var buys = 0
+        for _ in 0..<4_000 {
+            let (i, action) = mix.next()
+            guard LoadRole.of(i) == .leveraged else { continue }
+            guard case .placeOrders(let orders) = action, orders.count == 1 else { Issue.record("\(action)"); continue }
+            let o = orders[0], mc = genesis.markets[Int(o.market)]
+            #expect(mc.kind == .perp && o.side == .buy && o.timeInForce == .ioc && o.price > mix.marks[Int(o.market)])
+            buys += 1
+        }
+        #expect(buys > 100)
+        // One account in twenty, funded with 3,000 USDC and nothing else.
+        #expect(LoadRole.of(19) == .leveraged && LoadRole.of(39) == .leveraged && LoadRole.of(18) == .borrower)
+        #expect(LoadRole.leveraged.funding.usdc == 3_000_000_000 && !LoadRole.leveraged.funding.otherAssets)
+    }
+
+    @Test func fundingGivesEachAccountAtMostHalfTheFaucetsShare() throws {
+        let genesis = try Self.testnet()
+        let faucet = try JSONDecoder().decode([BalanceView].self, from: Data("""
+            [{"asset": 0, "symbol": "USDC", "wallet": 100000000000000, "supplied": 0, "borrowed": 0, "net": 0},
+             {"asset": 1, "symbol": "BTC", "wallet": 100000000000, "supplied": 0, "borrowed": 0, "net": 0},
+             {"asset": 3, "symbol": "HYPE", "wallet": 1000000000, "supplied": 0, "borrowed": 0, "net": 0}]
+            """.utf8))
+        // 100,000 USDC; 20,000 USDC of BTC at 62,000 = 0.32258064 BTC; no ETH at the faucet; HYPE capped at 10 / (2 x 50) of its 10 HYPE.
+        #expect(LoadGenerator.fundingAmounts(assets: genesis.assets, faucet: faucet, accounts: 50)
+                == [100_000_000_000, 32_258_064, 0, 10_000_000])
+    }
+
+    @Test func theTrackerTimesCommitsAndCountsRefusalsAndFailures() throws {
+        let tracker = CommitTracker()
+        let ids = (0..<4).map { Blake2b.hash256([UInt8($0)]) }
+        for id in ids { tracker.submitted(id) }
+        tracker.accepted(); tracker.accepted(); tracker.accepted()
+        tracker.rejected(ids[3], code: "nonce_rejected")
+        func receipt(_ id: Hash256, ok: Bool, code: String? = nil, orderCode: String? = nil) -> ReceiptRecord {
+            let json = """
+                {"txId":"0x\(id.hex)","height":5,"index":0,"ok":\(ok),\(code.map { "\"code\":\"\($0)\"," } ?? "")\
+                "orders":[\(orderCode.map { "{\"filled\":0,\"resting\":0,\"code\":\"\($0)\"}" } ?? "")]}
+                """
+            return try! JSONDecoder().decode(ReceiptRecord.self, from: Data(json.utf8))
+        }
+        let seen = DispatchTime.now().uptimeNanoseconds + 20_000_000
+        // A receipt of a transaction this tracker never sent is ignored.
+        tracker.committed([receipt(ids[0], ok: true), receipt(ids[1], ok: false, code: "insufficient_margin"),
+                           receipt(Blake2b.hash256([9]), ok: true), receipt(ids[2], ok: true, orderCode: "would_cross")], seenAt: seen)
+        let counts = tracker.counts
+        #expect(counts.submitted == 4 && counts.accepted == 3 && counts.committed == 3 && counts.committedOk == 2 && counts.pending == 0)
+        #expect(counts.rejected == ["nonce_rejected": 1] && counts.failed == ["insufficient_margin": 1] && counts.orderErrors == ["would_cross": 1])
+        let latency = tracker.latency
+        #expect(latency.count == 3 && latency.p50Ms >= 20 && latency.p99Ms < 10_000)
+        // A transaction that never commits is given up on.
+        tracker.submitted(Blake2b.hash256([7]))
+        #expect(tracker.expire(olderThan: 0) == 1 && tracker.counts.rejected["not_committed"] == 1 && tracker.pendingCount == 0)
+    }
+
+    @Test func latencyPercentilesComeFromTheHistogram() {
+        var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        for us in 1...1_000 { _ = h.record(UInt64(us) * 1_000) }   // 1 ms … 1,000 ms
+        let s = LatencySummary(h)
+        #expect(s.count == 1_000)
+        // Three significant digits: each percentile within 0.1% of the exact value.
+        #expect(abs(s.p50Ms - 500) <= 0.5 && abs(s.p90Ms - 900) <= 0.9 && abs(s.p99Ms - 990) <= 1)
+        #expect(abs(s.maxMs - 1_000) <= 1 && abs(s.meanMs - 500.5) <= 0.6)
+        #expect(LatencySummary(Histogram<UInt64>(highestTrackableValue: 1_000)).p99Ms == 0)
+    }
+
+    @Test func theFirstDivergenceNamesTheHeightFieldAndOddNode() {
+        typealias B = ClusterVerifier.BlockIdentity
+        let same = (1...5).map { B(hash: "h\($0)", stateRoot: "r\($0)") }
+        #expect(ClusterVerifier.firstDivergence([same, same, same, same]) == nil)
+        var badRoot = same
+        badRoot[3] = B(hash: "h4", stateRoot: "bad")
+        var badHash = same
+        badHash[4] = B(hash: "other", stateRoot: "r5")
+        let d = ClusterVerifier.firstDivergence([same, same, badRoot, badHash])
+        #expect(d == ClusterVerifier.Divergence(height: 4, field: "stateRoot", values: ["r4", "r4", "bad", "r4"], nodes: [2]))
+        #expect(d?.description == "height 4: stateRoot of node 2 is bad, the others have r4")
+        #expect(ClusterVerifier.firstDivergence([same, badHash])?.height == 5)
+        #expect(ClusterVerifier.firstDivergence([same, badHash])?.field == "hash")
+        // Heights past the shortest list are not compared.
+        #expect(ClusterVerifier.firstDivergence([same, Array(badRoot.prefix(3))]) == nil)
+    }
+
+    @Test func ratesParse() {
+        #expect(LoadRate("max") == .max && LoadRate("250") == .fixed(250))
+        #expect(LoadRate("0") == nil && LoadRate("-3") == nil && LoadRate("fast") == nil)
+    }
+}
