@@ -27,6 +27,7 @@ extension Ledger {
     /// The assets an account is exposed to (sorted, unique).
     func exposedAssets(_ a: Account) -> [AssetID] {
         var out: [AssetID] = []
+        out.reserveCapacity(a.holdings.count + a.positions.count)
         for h in a.holdings where h.debtShares > 0 || (h.asset != 0 && !h.isEmpty) { out.append(h.asset) }
         for p in a.positions {
             let base = config.genesis.markets[Int(p.market)].base
@@ -48,21 +49,21 @@ extension Ledger {
     /// Accounts whose health may have changed since the last call: the touched ones plus the
     /// holders of every asset whose mark, oracle or borrow index moved. Sorted.
     mutating func accountsToRecheck(touched: [Address]) -> [Address] {
-        var out = touched
+        // Deduplicated by a set (the sort below fixes the order), so each account is sorted once.
+        var seen = Set<Address>()
+        var out: [Address] = []
+        for a in touched where seen.insert(a).inserted { out.append(a) }
         for i in exposure.holders.indices {
             let mark = markPrice(AssetID(i)), oracle = oracles[i].price, index = pools[i].borrowIndex
             if mark != exposure.lastMark[i] || oracle != exposure.lastOracle[i] || index != exposure.lastBorrowIndex[i] {
                 exposure.lastMark[i] = mark
                 exposure.lastOracle[i] = oracle
                 exposure.lastBorrowIndex[i] = index
-                out.append(contentsOf: exposure.holders[i])
+                for a in exposure.holders[i] where seen.insert(a).inserted { out.append(a) }
             }
         }
         out.sort()
-        var unique: [Address] = []
-        unique.reserveCapacity(out.count)
-        for a in out where unique.last != a { unique.append(a) }
-        return unique
+        return out
     }
 
     /// Rebuilds the index from every account (genesis and snapshot restore).

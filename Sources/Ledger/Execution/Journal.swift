@@ -15,8 +15,10 @@ struct Journal: Sendable {
     }
 
     var entries: [(key: StateKey, saved: Saved)] = []
-    /// Index in `entries` of each key's latest save (lookup only).
+    /// Index in `entries` of each key's latest save (lookup only), kept only once a transaction
+    /// saved more than `scanLimit` entries: below that a scan is cheaper than hashing the key.
     var savedAt: [StateKey: Int] = [:]
+    var indexed = false
     /// Entries before this index belong to enclosing savepoints.
     var floor = 0
     /// Off between transactions: block-level steps are not rolled back.
@@ -24,16 +26,44 @@ struct Journal: Sendable {
     /// Events of the block before the current transaction began.
     var eventsAtBegin = 0
 
-    /// Whether `key` needs saving before it changes.
+    static let scanLimit = 32
+
+    /// Whether `key` needs saving before it changes: not when this savepoint level saved it.
     func needsSave(_ key: StateKey) -> Bool {
         guard active else { return false }
-        if let i = savedAt[key], i >= floor { return false }
+        if indexed {
+            if let i = savedAt[key], i >= floor { return false }
+            return true
+        }
+        var i = entries.count - 1
+        while i >= floor {
+            if entries[i].key == key { return false }
+            i -= 1
+        }
         return true
     }
 
     mutating func record(_ key: StateKey, _ saved: Saved) {
-        savedAt[key] = entries.count
+        if !indexed && entries.count >= Journal.scanLimit {
+            for (i, e) in entries.enumerated() { savedAt[e.key] = i }
+            indexed = true
+        }
+        if indexed { savedAt[key] = entries.count }
         entries.append((key, saved))
+    }
+
+    /// Empties the log (between transactions).
+    mutating func reset() {
+        entries.removeAll(keepingCapacity: true)
+        if indexed {
+            savedAt.removeAll(keepingCapacity: true)
+            indexed = false
+        }
+    }
+
+    /// Forgets the save at `index` of `key`, which a rollback just undid.
+    mutating func forget(_ key: StateKey, at index: Int) {
+        if indexed && savedAt[key] == index { savedAt[key] = nil }
     }
 }
 
@@ -68,16 +98,14 @@ extension Ledger {
 
     /// Starts a transaction: everything until `commitTransaction` or `rollbackTransaction`.
     mutating func beginTransaction() {
-        journal.entries.removeAll(keepingCapacity: true)
-        journal.savedAt.removeAll(keepingCapacity: true)
+        journal.reset()
         journal.floor = 0
         journal.active = true
         journal.eventsAtBegin = events.count
     }
 
     mutating func commitTransaction() {
-        journal.entries.removeAll(keepingCapacity: true)
-        journal.savedAt.removeAll(keepingCapacity: true)
+        journal.reset()
         journal.active = false
     }
 
@@ -114,7 +142,7 @@ extension Ledger {
                 if let order { try? books[Int(m)].insert(order) }
             case .account(let a, let v): accounts[a] = v
             }
-            if journal.savedAt[key] == i { journal.savedAt[key] = nil }
+            journal.forget(key, at: i)
             i -= 1
         }
         journal.entries.removeLast(journal.entries.count - sp.start)

@@ -126,12 +126,38 @@ public struct Ledger: Sendable {
         dirty.removeAll()
     }
 
+    /// The root step of a block applied with `applyDeferringRoot(block:)`.
+    @_spi(Benchmarks)
+    public mutating func updateStateRoot() -> Hash256 { updateRoot() }
+
     /// Re-hashes the entries changed since the last call and returns the new root.
     mutating func updateRoot() -> Hash256 {
-        dirty.sort()
-        var previous: StateKey?
-        for key in dirty where key != previous {
-            previous = key
+        // Each key once, then in key order. A block lists the same keys many times (the global
+        // entry once per order): the fixed entries are deduplicated by flag, the rest by a set.
+        let fixed = 2 + pools.count + oracles.count + markets.count
+        var seenFixed = [Bool](repeating: false, count: fixed)
+        var seen = Set<StateKey>()
+        var keys: [StateKey] = []
+        for key in dirty {
+            let slot: Int
+            switch key {
+            case .global: slot = 0
+            case .insurance: slot = 1
+            case .pool(let a) where Int(a) < pools.count: slot = 2 + Int(a)
+            case .oracle(let a) where Int(a) < oracles.count: slot = 2 + pools.count + Int(a)
+            case .market(let m) where Int(m) < markets.count: slot = 2 + pools.count + oracles.count + Int(m)
+            default: slot = fixed
+            }
+            if slot < fixed {
+                if seenFixed[slot] { continue }
+                seenFixed[slot] = true
+            } else if !seen.insert(key).inserted {
+                continue
+            }
+            keys.append(key)
+        }
+        keys.sort()
+        for key in keys {
             tree.set(key, leaf: value(of: key).map { StateTree.leaf(key: key, value: $0) })
         }
         dirty.removeAll(keepingCapacity: true)

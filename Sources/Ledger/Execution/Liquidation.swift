@@ -208,7 +208,7 @@ extension Ledger {
         for address in recheck where address != r.backstopAddress {
             let a = account(address)
             guard !a.positions.isEmpty || a.hasDebt else { continue }
-            guard let req = try? requirement(address), req.maintenance > 0,
+            guard let req = try? requirement(of: a), req.maintenance > 0,
                   req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
             candidates.append((0, req.liquidationValue, req.maintenance, address))
         }
@@ -218,6 +218,7 @@ extension Ledger {
             return l != rr ? l < rr : x.address < y.address
         }
         var taken: [Address] = []
+        let dirtyBefore = dirty.count
         for c in candidates where taken.count < Int(r.backstopMaxPerBlock) {
             // Earlier takeovers (cancelled orders move marks, bankruptcies the USDC index) may
             // have changed this account's health since the list was made: check it again.
@@ -238,8 +239,9 @@ extension Ledger {
                 rollbackTransaction()
             }
         }
-        // Takeovers changed accounts; the backstop's own exposure too.
-        for key in dirty { if case .account(let a) = key { reindex(a) } }
+        // Takeovers changed accounts; the backstop's own exposure too. (The block's earlier
+        // changes were re-indexed before the recheck.)
+        for key in dirty[dirtyBefore...] { if case .account(let a) = key { reindex(a) } }
         return taken
     }
 }

@@ -151,9 +151,9 @@ extension Ledger {
             throw .openInterestCap(cap: market.openInterestCap)
         }
 
-        var after = try evaluate(accountRisk(account(sender)))
+        var risk = try accountRisk(account(sender))
+        var after = try evaluate(risk)
         if let rest = rested {
-            let risk = try accountRisk(account(sender))
             let fill = hypotheticalFill(market: market, side: rest.side, size: rest.size, price: rest.price, feePpm: market.takerFeePpm)
             let reserve: Int64
             do {
@@ -165,8 +165,12 @@ extension Ledger {
                 a.openOrders += 1
                 a.reservedMargin = try ck { () throws(LedgerMathError) in try a.reservedMargin.checkedAdding(reserve) }
             }
-            // Resting changed the open-order count (the 20 USDC floor), so evaluate again.
-            after = try evaluate(accountRisk(account(sender)))
+            // Resting changed the open-order count (the 20 USDC floor): evaluate again if that
+            // made the account have open orders (nothing else the engine reads changed).
+            if !risk.hasOpenOrders {
+                risk.hasOpenOrders = true
+                after = try evaluate(risk)
+            }
         }
 
         // The taker's check after the effect: slack covers every reserve and borrowing stays

@@ -19,6 +19,8 @@ extension Ledger {
     public func accountRisk(_ account: Account) throws(LedgerError) -> AccountRisk {
         var usdc: Int64 = 0
         var exposures: [Exposure] = []
+        // One allocation, not one per doubling.
+        exposures.reserveCapacity(account.holdings.count + account.positions.count)
         var hasDebt = false
         for h in account.holdings {
             let (s, o) = try amounts(h)
@@ -55,8 +57,11 @@ extension Ledger {
 
     /// The numbers of the account's own mode.
     func requirement(_ address: Address) throws(LedgerError) -> Requirement {
-        let a = account(address)
-        return try evaluate(accountRisk(a)).requirement(portfolioMode: a.mode == .portfolio)
+        try requirement(of: account(address))
+    }
+
+    func requirement(of a: Account) throws(LedgerError) -> Requirement {
+        try evaluate(accountRisk(a)).requirement(portfolioMode: a.mode == .portfolio)
     }
 
     /// The check after every risk-adding action: slack covers the reserved margin and, in

@@ -105,12 +105,13 @@ public struct StateTree: Sendable {
         nodes = Array(repeating: .zero, count: 2 << bits)
     }
 
-    /// The leaf hash of one entry.
+    /// The leaf hash of one entry: BLAKE2b-256(key ‖ value).
     public static func leaf(key: StateKey, value: [UInt8]) -> Hash256 {
-        var h = Blake2bHasher()
-        h.update(key.canonicalBytes)
-        h.update(value)
-        return h.finalize()
+        // One buffer and a one-shot hash: an incremental hasher allocates its state.
+        var w = ByteWriter(capacity: 40 + value.count)
+        key.encode(to: &w)
+        w.writeRaw(value)
+        return Blake2b.hash256(w.bytes)
     }
 
     /// Sets (or with nil removes) the leaf of `key`; the root is stale until `commit()`.
@@ -169,20 +170,27 @@ public struct StateTree: Sendable {
         commit()
     }
 
+    /// BLAKE2b-256 of the bucket's leaf hashes in key order, hashed in one shot from a
+    /// temporary buffer (the same digest as feeding them one by one).
     func hashBucket(_ b: Int) -> Hash256 {
-        let entries = buckets[b]
-        if entries.isEmpty { return .zero }
-        var h = Blake2bHasher()
-        for e in entries { h.update(e.leaf) }
-        return h.finalize()
+        let count = buckets[b].count
+        if count == 0 { return .zero }
+        return withUnsafeTemporaryAllocation(byteCount: count * 32, alignment: 8) { buffer in
+            for i in 0..<count {
+                buckets[b][i].leaf.withUnsafeBytes { buffer.baseAddress!.advanced(by: i * 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            }
+            return Blake2b.hash256(UnsafeRawBufferPointer(buffer))
+        }
     }
 
+    /// BLAKE2b-256(a ‖ b), zero over two empty subtrees.
     static func hashPair(_ a: Hash256, _ b: Hash256) -> Hash256 {
         if a == .zero && b == .zero { return .zero }
-        var h = Blake2bHasher()
-        h.update(a)
-        h.update(b)
-        return h.finalize()
+        return withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
+            a.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            b.withUnsafeBytes { buffer.baseAddress!.advanced(by: 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            return Blake2b.hash256(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     /// Number of leaves.

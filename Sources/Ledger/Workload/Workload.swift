@@ -43,6 +43,9 @@ public struct Workload: Sendable {
     var recent: [[(MarketID, ClientOrderID)]]
     /// Percent chance per block of a 30% crash of one asset.
     public var crashPercent = 3
+    /// When set, the 10% share is lending actions only (supply, withdraw, borrow, repay): the
+    /// benchmark mix. Otherwise transfers and liquidations are drawn too.
+    public var lendingOnly = false
 
     /// `accounts` traders with keys from BLAKE2b-256("ballast-workload-<i>"). `faucetSeedLabel`
     /// is the label whose BLAKE2b-256 is the faucet's seed; validator i's is
@@ -121,7 +124,8 @@ public struct Workload: Sendable {
     func pow10(_ d: Int64) -> Int64 { (0..<d).reduce(1) { r, _ in r * 10 } }
 
     /// The next block: price moves, then `transactions` actions (60% orders, a third of them
-    /// crossing; 30% cancels; 10% lending, transfers and liquidations).
+    /// crossing; 30% cancels; 10% lending, transfers and liquidations, or lending alone when
+    /// `lendingOnly`).
     public mutating func nextBlock(transactions: Int, advanceMs: Int64 = 1_000) -> BlockInput {
         timeMs += advanceMs
         var txs: [SignedTransaction] = []
@@ -166,7 +170,7 @@ public struct Workload: Sendable {
                 let asset = AssetID(rng.below(genesis.assets.count))
                 let unit = pow10(genesis.assets[Int(asset)].decimals)
                 let amount = max(1, unit * Int64(1 + rng.below(100)) / (asset == 0 ? 1 : 1_000))
-                switch rng.below(6) {
+                switch rng.below(lendingOnly ? 4 : 6) {
                 case 0: txs.append(traderTx(i, .borrow(asset: asset, amount: amount)))
                 case 1: txs.append(traderTx(i, .repay(asset: asset, amount: amount)))
                 case 2: txs.append(traderTx(i, .supply(asset: asset, amount: amount)))
