@@ -25,9 +25,18 @@ extension ClusterCommand {
         @Option(help: "Write the report as JSON to this file.") var report: String?
         @Option(name: .customLong("committed-log"), help: "Write `HEIGHT TXID` for every transaction seen committed to this file.")
         var committedLog: String?
+        @Option(help: "Take the rate, duration and accounts from this manifest's load section (cluster/*.json) instead of --rate, --duration, --accounts.")
+        var manifest: String?
 
         func run() async throws {
             try await reportingErrors(json: false) {
+                var (rate, duration, accounts) = (self.rate, self.duration, self.accounts)
+                if let manifest {
+                    guard let shape = try Manifest.load(path: manifest).load else { throw UserError("\(manifest) has no load section") }
+                    rate = shape.ratePerSecond.map(String.init) ?? "max"
+                    duration = Double(shape.durationSeconds)
+                    accounts = shape.accounts
+                }
                 guard let parsedRate = LoadRate(rate) else { throw UserError("--rate must be a positive integer or max") }
                 guard duration > 0, accounts > 0 else { throw UserError("--duration and --accounts must be positive") }
                 var options = LoadOptions()

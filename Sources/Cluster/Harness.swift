@@ -68,7 +68,15 @@ public actor ClusterHarness {
     public static func assignProxyPorts(_ layout: ClusterLayout, _ manifest: ClusterManifest, base: Int? = nil) throws -> ClusterManifest {
         if manifest.proxyBasePort != nil, base == nil { return manifest }
         var updated = manifest
-        updated.proxyBasePort = try base ?? LoopbackPorts.freeRange(manifest.validators * manifest.validators)
+        let n = manifest.validators
+        var chosen = try base ?? LoopbackPorts.freeRange(n * n)
+        // The nodes' own ports are not bound yet, so a free range could still overlap them.
+        func overlaps(_ start: Int) -> Bool {
+            let proxies = start..<(start + n * n)
+            return proxies.overlaps(manifest.p2pBasePort..<(manifest.p2pBasePort + n)) || proxies.overlaps(manifest.rpcBasePort..<(manifest.rpcBasePort + n))
+        }
+        while base == nil, overlaps(chosen) { chosen = try LoopbackPorts.freeRange(n * n) }
+        updated.proxyBasePort = chosen
         try updated.write(layout)
         return updated
     }

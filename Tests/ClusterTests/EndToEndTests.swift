@@ -209,6 +209,11 @@ import WalletClient
         // back-off this used to hit is covered by ReplicaTests.
         #expect(resumed < .seconds(30))
 
+        // `cluster verify`: the same agreement, plus a replay of a node's block log from genesis in a fresh process.
+        let verify = try Self.ballast(["cluster", "verify", "--dir", dir])
+        print("e2e: " + verify.output.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(verify.status == 0 && verify.output.contains("verify OK: 4 replicas agree"), "\(verify.output)")
+
         let down = try Self.ballast(["cluster", "down", "--dir", dir])
         #expect(down.status == 0 && down.output.contains("stopped 4 nodes"), "\(down.output)")
         #expect(ClusterPIDs.load(layout) == nil && FaultState.load(layout) == nil)

@@ -17,12 +17,8 @@ import Testing
         let p2p = try LoopbackPorts.freeRange(4)
         var rpc = try LoopbackPorts.freeRange(4)
         while abs(rpc - p2p) < 4 { rpc = try LoopbackPorts.freeRange(4) }
-        // The harness's oracle feeders would put back the prices this test pushes down: an
-        // interval of an hour keeps them from submitting while it runs.
-        let scenario = dir + "-prices.json"
-        try Data(#"{"name": "keeper-test", "prices": {"path": "calm", "intervalMs": 3600000}}"#.utf8).write(to: URL(fileURLWithPath: scenario))
-        defer { try? FileManager.default.removeItem(atPath: scenario) }
-        let up = try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir, "--manifest", scenario,
+        // No oracle feeders: the keeper test below moves the oracle itself.
+        let up = try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir, "--no-oracle-feed",
                                                   "--p2p-port", "\(p2p)", "--rpc-port", "\(rpc)"])
         try #require(up.status == 0, "\(up.output)")
 
