@@ -24,7 +24,7 @@ import Testing
           .timeLimit(.minutes(10)))
     func sdkReadsTheTestnetAsComputedByHand() throws {
         let log = NSTemporaryDirectory() + "ballast-hl-sdk-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        try #require(FileManager.default.createFile(atPath: log, contents: nil), "cannot create \(log)")
         defer { try? FileManager.default.removeItem(atPath: log) }
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let p = Process()
