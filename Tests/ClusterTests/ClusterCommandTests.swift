@@ -88,18 +88,11 @@ import Testing
     }
 
     @Test func upDetachedCommitsAgreesAndGoesDown() async throws {
-        let dir = NSTemporaryDirectory() + "ballast-cluster-\(UUID().uuidString)"
-        let layout = ClusterLayout(directory: dir)
-        defer {
-            ClusterPIDs.stopRecorded(layout, timeout: .seconds(2))
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        let p2p = try LoopbackPorts.freeRange(4)
-        var rpc = try LoopbackPorts.freeRange(4)
-        while abs(rpc - p2p) < 4 { rpc = try LoopbackPorts.freeRange(4) }
+        let scratch = try ScratchCluster("cluster")
+        defer { scratch.remove() }
+        let (dir, layout, rpc) = (scratch.dir, scratch.layout, scratch.rpcPort)
 
-        let up = try Self.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir,
-                                   "--p2p-port", "\(p2p)", "--rpc-port", "\(rpc)"])
+        let up = try scratch.up()
         #expect(up.status == 0, "\(up.output)")
         #expect(up.output.contains("faucet 0x"))
         let manifest = try ClusterManifest.load(layout)
@@ -141,5 +134,35 @@ import Testing
         #expect(refused.status != 0 && FileManager.default.fileExists(atPath: notCluster))
         let reset = try Self.ballast(["cluster", "reset", "--dir", dir])
         #expect(reset.status == 0 && !FileManager.default.fileExists(atPath: dir), "\(reset.output)")
+    }
+}
+
+/// A temporary cluster directory with free loopback port ranges, for `cluster up --detach` from tests.
+struct ScratchCluster {
+    let dir: String
+    let validators: Int
+    let p2pPort: Int
+    let rpcPort: Int
+    var layout: ClusterLayout { ClusterLayout(directory: dir) }
+
+    init(_ name: String, validators: Int = 4) throws {
+        dir = NSTemporaryDirectory() + "ballast-\(name)-\(UUID().uuidString)"
+        self.validators = validators
+        p2pPort = try LoopbackPorts.freeRange(validators)
+        var rpc = try LoopbackPorts.freeRange(validators)
+        while abs(rpc - p2pPort) < validators { rpc = try LoopbackPorts.freeRange(validators) }
+        rpcPort = rpc
+    }
+
+    /// `ballast cluster up --detach` on this directory and these ports, plus `extra` arguments.
+    func up(_ extra: [String] = []) throws -> (status: Int32, output: String) {
+        try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "\(validators)", "--dir", dir,
+                                         "--p2p-port", "\(p2pPort)", "--rpc-port", "\(rpcPort)"] + extra)
+    }
+
+    /// Stops whatever the cluster still runs and deletes its directory.
+    func remove() {
+        ClusterPIDs.stopRecorded(layout, timeout: .seconds(2))
+        try? FileManager.default.removeItem(atPath: dir)
     }
 }

@@ -8,18 +8,11 @@ import Testing
 /// `cluster load`, the keeper and `cluster verify` against a real 4-validator cluster.
 @Suite(.serialized) struct LoadProcessTests {
     @Test func loadThenKeeperThenVerifyThenAMismatchedGenesis() async throws {
-        let dir = NSTemporaryDirectory() + "ballast-load-\(UUID().uuidString)"
-        let layout = ClusterLayout(directory: dir)
-        defer {
-            ClusterPIDs.stopRecorded(layout, timeout: .seconds(2))
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        let p2p = try LoopbackPorts.freeRange(4)
-        var rpc = try LoopbackPorts.freeRange(4)
-        while abs(rpc - p2p) < 4 { rpc = try LoopbackPorts.freeRange(4) }
+        let scratch = try ScratchCluster("load")
+        defer { scratch.remove() }
+        let (dir, layout) = (scratch.dir, scratch.layout)
         // No oracle feeders: the keeper test below moves the oracle itself.
-        let up = try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir, "--no-oracle-feed",
-                                                  "--p2p-port", "\(p2p)", "--rpc-port", "\(rpc)"])
+        let up = try scratch.up(["--no-oracle-feed"])
         try #require(up.status == 0, "\(up.output)")
 
         // 10 s of the mix at 30 tx/s from 20 accounts: everything sent commits.

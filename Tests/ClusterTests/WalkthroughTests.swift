@@ -7,17 +7,10 @@ import Testing
 /// borrow, and a leveraged account that the keeper liquidates once `cluster prices crash` runs.
 @Suite(.serialized) struct WalkthroughTests {
     @Test func walkthroughRunsAsWritten() async throws {
-        let dir = NSTemporaryDirectory() + "ballast-walkthrough-\(UUID().uuidString)"
-        let layout = ClusterLayout(directory: dir)
-        defer {
-            ClusterPIDs.stopRecorded(layout, timeout: .seconds(2))
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        let p2p = try LoopbackPorts.freeRange(4)
-        var rpc = try LoopbackPorts.freeRange(4)
-        while abs(rpc - p2p) < 4 { rpc = try LoopbackPorts.freeRange(4) }
-        let up = try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir,
-                                                  "--p2p-port", "\(p2p)", "--rpc-port", "\(rpc)"])
+        let scratch = try ScratchCluster("walkthrough")
+        defer { scratch.remove() }
+        let (dir, rpc) = (scratch.dir, scratch.rpcPort)
+        let up = try scratch.up()
         try #require(up.status == 0, "\(up.output)")
 
         let script = ClusterCommandTests.repo.appendingPathComponent("cluster/walkthrough.sh").path
