@@ -266,23 +266,35 @@ public actor ValidatorRuntime {
     }
 
     /// Admits a client's transaction and gossips it once. Throws the admission error.
-    public func submit(_ bytes: [UInt8]) throws(AdmissionError) -> Hash256 {
-        let ledger = self.ledger
-        let pending: PendingTransaction
-        do {
-            pending = try mempool.admit(bytes, nowMs: Int64(ValidatorRuntime.clock())) { tx in
-                ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
-            }
-        } catch {
-            metrics.refused.increment()
-            throw error
+    public func submit(_ bytes: [UInt8]) async throws(AdmissionError) -> Hash256 {
+        switch await submit(batch: [bytes])[0] {
+        case .success(let id): return id
+        case .failure(let error): throw error
         }
-        metrics.admitted.increment()
-        gossipBuffer.append(bytes)
+    }
+
+    /// Admits a batch of client transactions, results in input order, and gossips the admitted
+    /// ones once. Signatures are verified on all cores off the actor, so consensus messages do not
+    /// wait behind a client's batch.
+    public func submit(batch: [[UInt8]]) async -> [Result<Hash256, AdmissionError>] {
+        let results = await admitInParallel(batch)
+        var admitted = 0
+        let answers = results.map { result -> Result<Hash256, AdmissionError> in
+            switch result {
+            case .success(let pending):
+                gossipBuffer.append(pending.bytes)
+                admitted += 1
+                return .success(pending.id)
+            case .failure(let error):
+                return .failure(error)
+            }
+        }
+        metrics.admitted.increment(by: admitted)
+        metrics.refused.increment(by: batch.count - admitted)
         // The payload a waiting leader is offered is built with the gossip flush, once per tick rather
         // than once per transaction: building it scans the mempool.
-        scheduleGossip()
-        return pending.id
+        if admitted > 0 { scheduleGossip() }
+        return answers
     }
 
     /// Waits until `id` is committed (or `timeout` passes) and returns its receipt.
