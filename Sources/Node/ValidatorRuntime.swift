@@ -344,6 +344,10 @@ public actor ValidatorRuntime {
     }
 
     private func perform(_ effects: [Effect]) {
+        // Committed blocks execute after the batch's other effects: a vote or a proposal does not
+        // depend on execution, so it leaves first and the next round is not held up by the ledger.
+        // (The persist before a vote stays before it: only `.commit` moves.)
+        var committed: [Proposal] = []
         for effect in effects {
             guard halted == nil else { return }
             switch effect {
@@ -367,7 +371,7 @@ public actor ValidatorRuntime {
                 transport.broadcast(PeerMessage.consensus(m).canonicalBytes)
                 sink.yield(.consensus(m, from: replica.index))
             case .commit(let proposals):
-                execute(proposals)
+                committed += proposals
             case .startTimer(let id, let ms):
                 timers[id]?.cancel()
                 let sink = self.sink
@@ -384,6 +388,7 @@ public actor ValidatorRuntime {
                 logger.error("equivocation evidence", metadata: ["evidence": "\(evidence)"])
             }
         }
+        if !committed.isEmpty, halted == nil { execute(committed) }
     }
 
     /// Answers a peer's block request from the store when it starts below the
