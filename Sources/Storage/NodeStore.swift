@@ -80,6 +80,20 @@ public struct HistoryEntry: Equatable, Sendable {
 }
 
 /// A state snapshot: the ledger's canonical state encoding at a height.
+/// A block this validator voted for, kept until it is committed so that it survives a restart.
+public struct VotedBlock: Equatable, Sendable {
+    public var id: Hash256
+    public var round: UInt64
+    /// The proposal's canonical bytes.
+    public var bytes: [UInt8]
+
+    public init(id: Hash256, round: UInt64, bytes: [UInt8]) {
+        self.id = id
+        self.round = round
+        self.bytes = bytes
+    }
+}
+
 public struct StoredSnapshot: Equatable, Sendable {
     public var height: UInt64
     public var stateRoot: Hash256
@@ -185,6 +199,15 @@ public final class NodeStore: Sendable {
         }
         migrator.registerMigration("v2: history tx id") { db in
             try db.execute(sql: "ALTER TABLE history ADD COLUMN tx_id BLOB")
+        }
+        migrator.registerMigration("voted blocks") { db in
+            try db.execute(sql: """
+                CREATE TABLE voted_block (
+                    id BLOB PRIMARY KEY,
+                    round INTEGER NOT NULL,
+                    bytes BLOB NOT NULL
+                ) WITHOUT ROWID;
+                """)
         }
         return migrator
     }
@@ -294,13 +317,25 @@ public final class NodeStore: Sendable {
 
     // MARK: Safety state
 
-    /// Persists the consensus safety state (last voted round, highest QC...).
-    /// Returns only once it is on disk: call it before any vote or timeout leaves the process.
-    public func saveSafetyState(_ bytes: [UInt8]) throws(StorageError) {
+    /// Persists the consensus safety state (last voted round, highest QC...) and, in the same
+    /// transaction, the block a vote is for (`votedBlock`), forgetting voted blocks at or below
+    /// `committedRound` (they are committed or can no longer be). Returns only once it is on
+    /// disk: call it before any vote or timeout leaves the process.
+    public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0) throws(StorageError) {
         try write { db in
             try db.execute(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes",
                            arguments: [Data(bytes)])
+            if let votedBlock {
+                try db.execute(sql: "INSERT OR IGNORE INTO voted_block (id, round, bytes) VALUES (?, ?, ?)",
+                               arguments: [Data(votedBlock.id.bytes), Int64(votedBlock.round), Data(votedBlock.bytes)])
+                try db.execute(sql: "DELETE FROM voted_block WHERE round <= ?", arguments: [Int64(committedRound)])
+            }
         }
+    }
+
+    /// The voted blocks not yet forgotten, lowest round first.
+    public func votedBlocks() throws(StorageError) -> [[UInt8]] {
+        try read { db in try Data.fetchAll(db, sql: "SELECT bytes FROM voted_block ORDER BY round").map { [UInt8]($0) } }
     }
 
     /// The last persisted safety state, or nil on a fresh node.

@@ -87,6 +87,24 @@ import Testing
         #expect(try NodeStore(directory: dir).loadSafetyState() == [4, 5])
     }
 
+    /// A voted block is stored with the safety state, survives reopening, and is forgotten once
+    /// a later persist says its round is committed.
+    @Test func votedBlocksLastUntilTheirRoundIsCommitted() throws {
+        let dir = freshDirectory()
+        let blocks = (1...3).map { VotedBlock(id: Blake2b.hash256([UInt8($0)]), round: UInt64($0), bytes: [UInt8($0), 9]) }
+        do {
+            let store = try NodeStore(directory: dir)
+            #expect(try store.votedBlocks().isEmpty)
+            for b in blocks.reversed() { try store.saveSafetyState([b.bytes[0]], votedBlock: b) }
+            try store.saveSafetyState([7], votedBlock: blocks[2])  // a repeated vote changes nothing
+        }
+        let reopened = try NodeStore(directory: dir)
+        #expect(try reopened.votedBlocks() == blocks.map(\.bytes))
+        try reopened.saveSafetyState([8], votedBlock: VotedBlock(id: Blake2b.hash256([4]), round: 4, bytes: [4, 9]), committedRound: 2)
+        #expect(try reopened.votedBlocks() == [[3, 9], [4, 9]])
+        #expect(try reopened.loadSafetyState() == [8])
+    }
+
     @Test func snapshotsKeepTheNewestIntactOnes() throws {
         let dir = freshDirectory()
         let store = try NodeStore(directory: dir, snapshotsKept: 2)
