@@ -1,5 +1,6 @@
 import BallastCrypto
 import Foundation
+import GRDB
 import Storage
 import TestSupport
 import Testing
@@ -113,5 +114,56 @@ import Testing
         try Data([9, 9]).write(to: URL(fileURLWithPath: (store.snapshotDirectory as NSString).appendingPathComponent("00000000000000002000.snapshot")))
         try Data([9]).write(to: URL(fileURLWithPath: (store.snapshotDirectory as NSString).appendingPathComponent("00000000000000003000.snapshot.tmp")))
         #expect(try NodeStore(directory: dir).latestSnapshot() == kept)
+    }
+
+    @Test func transactionsAndCommittedHeightsAnswerInTheOrderAsked() throws {
+        let store = try NodeStore(directory: freshDirectory())
+        var g = SplitMix64(seed: 4)
+        let ids = (0..<4).map { Blake2b.hash256([UInt8($0)]) }
+        try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: ids[2], height: 1, index: 0, receipt: [7])], history: [])
+        try store.commit(block: block(2, &g), transactions: [StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8]),
+                                                             StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9])], history: [])
+        #expect(try store.committedHeights(of: ids + [ids[2]]) == [2, nil, 1, 2, 1])
+        #expect(try store.committedHeights(of: []) == [])
+        let rows = try store.transactions(ids: [ids[3], ids[1], ids[0]])
+        #expect(rows == [StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9]), nil,
+                         StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8])])
+    }
+
+    /// A store whose receipts are in the JSON form of format 2 is refused with the format named;
+    /// an older store without receipts is brought to format 3; a newer store is refused.
+    @Test func aStoreInAnotherFormatIsRefused() throws {
+        func rewind(_ dir: String, _ sql: String) throws {
+            let queue = try DatabaseQueue(path: dir + "/ballast.sqlite")
+            try queue.write { try $0.execute(sql: sql) }
+            try queue.close()
+        }
+        func reason(_ body: () throws -> Void) -> String? {
+            do { try body() } catch StorageError.unsupportedFormat(_, let reason) { return reason } catch { return "other: \(error)" }
+            return nil
+        }
+        var g = SplitMix64(seed: 5)
+        let withReceipts = freshDirectory()
+        do {
+            let store = try NodeStore(directory: withReceipts)
+            try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: Blake2b.hash256([1]), height: 1, index: 0,
+                                                                                    receipt: Array(#"{"ok":true}"#.utf8))], history: [])
+        }
+        try rewind(withReceipts, "DELETE FROM grdb_migrations WHERE identifier = 'v3: binary receipts'")
+        let old = reason { _ = try NodeStore(directory: withReceipts) }
+        #expect(old?.hasPrefix("store format 2 (1 transaction receipts stored as JSON by an older ballast); this build reads format 3") == true)
+        #expect(reason { _ = try NodeStore(directory: withReceipts, readOnly: true) }
+                == "not in store format 3 yet (open it with `ballast node start` of this build first)")
+
+        let empty = freshDirectory()
+        _ = try NodeStore(directory: empty)
+        try rewind(empty, "DELETE FROM grdb_migrations WHERE identifier = 'v3: binary receipts'")
+        #expect(try NodeStore(directory: empty).latestHeight() == nil)
+        #expect(try NodeStore(directory: empty, readOnly: true).latestHeight() == nil)
+
+        try rewind(empty, "INSERT INTO grdb_migrations (identifier) VALUES ('v4: from the future')")
+        let newer = "written by a newer ballast (store format steps [\"v4: from the future\"] are unknown to this build, which reads format 3)"
+        #expect(reason { _ = try NodeStore(directory: empty) } == newer)
+        #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) } == newer)
     }
 }
