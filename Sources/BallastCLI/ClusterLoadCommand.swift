@@ -20,6 +20,7 @@ extension ClusterCommand {
         @Option(help: "Seed of the account keys and the mix.") var seed: UInt64 = 1
         @Flag(help: "Sign every transaction before the load starts.") var presign = false
         @Option(name: .customLong("presign-count"), help: "Transactions signed ahead at --rate max.") var presignCount = 200_000
+        @Option(help: "Transactions per HTTP request: 1 posts each to /v1/tx, more post binary batches to /v1/txs.") var batch = 1
         @Option(name: .customLong("max-in-flight"), help: "At --rate max: most transactions sent and not yet committed.") var maxInFlight = 3_000
         @Flag(name: .customLong("no-fund"), help: "The accounts are funded already (an earlier run with the same seed).") var noFund = false
         @Option(help: "Write the report as JSON to this file.") var report: String?
@@ -39,6 +40,7 @@ extension ClusterCommand {
                 }
                 guard let parsedRate = LoadRate(rate) else { throw UserError("--rate must be a positive integer or max") }
                 guard duration > 0, accounts > 0 else { throw UserError("--duration and --accounts must be positive") }
+                guard (1...1_024).contains(batch) else { throw UserError("--batch must be between 1 and 1024") }
                 var options = LoadOptions()
                 options.rate = parsedRate
                 options.duration = duration
@@ -46,6 +48,7 @@ extension ClusterCommand {
                 options.seed = seed
                 options.presign = presign
                 options.presignCount = presignCount
+                options.batch = batch
                 options.maxInFlight = maxInFlight
                 options.fund = !noFund
                 options.committedLog = committedLog

@@ -60,7 +60,15 @@ public final class ClusterConnection: Sendable {
 
     /// Posts a signed transaction to `node` (`/v1/tx`, or `/v1/tx?wait=commit`).
     public func post(_ transaction: [UInt8], node: Int, waitForCommit: Bool = false) -> EventLoopFuture<HTTPAnswer> {
-        clients[node].request(.POST, waitForCommit ? "/v1/tx?wait=commit" : "/v1/tx", body: Array(Hex.encode(transaction).utf8))
+        clients[node].request(.POST, waitForCommit ? "/v1/tx?wait=commit" : "/v1/tx", body: transaction,
+                              contentType: "application/octet-stream")
+    }
+
+    /// Submits `transactions` to node `node` in one `POST /v1/txs` (binary); the answer is a
+    /// `BatchAnswer` with one result per transaction, in order.
+    public func post(batch transactions: [[UInt8]], node: Int) -> EventLoopFuture<HTTPAnswer> {
+        clients[node].request(.POST, "/v1/txs", body: TransactionBatch(transactions).canonicalBytes,
+                              contentType: "application/octet-stream")
     }
 
     /// GET `path` from the first node that answers, starting with `preferred`.

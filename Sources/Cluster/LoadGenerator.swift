@@ -44,6 +44,8 @@ public struct LoadOptions: Sendable {
     /// Fund the accounts from the faucet first (off when they are funded already).
     public var fund = true
     public var connectionsPerNode = 4
+    /// Transactions per request: 1 sends each to `POST /v1/tx`; more sends batches to `POST /v1/txs`.
+    public var batch = 1
     /// Write "HEIGHT TXID" for every transaction seen committed (funding included) to this file,
     /// so a test can check that each is in every node's log.
     public var committedLog: String?
@@ -57,6 +59,8 @@ public struct LoadReport: Codable, Sendable {
     public var validators: Int
     public var rate: String
     public var presigned: Bool
+    /// Transactions per HTTP request (1: `POST /v1/tx` each; more: `POST /v1/txs` batches).
+    public var batch: Int?
     public var accounts: Int
     public var seed: UInt64
     public var fundingSeconds: Double
@@ -88,7 +92,7 @@ public struct LoadReport: Codable, Sendable {
             d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         }
         var lines = [
-            "load: \(validators) validators, rate \(rate), \(accounts) accounts, \(presigned ? "presigned" : "signed while sending"), \(String(format: "%.1f", durationSeconds)) s",
+            "load: \(validators) validators, rate \(rate), \(accounts) accounts, \(presigned ? "presigned" : "signed while sending"), \((batch ?? 1) > 1 ? "batches of \(batch ?? 1)" : "one per request"), \(String(format: "%.1f", durationSeconds)) s",
             "submitted \(submitted), accepted \(accepted), committed \(committed) (\(committedOk) without error), uncommitted \(uncommitted)",
             "committed tx/s \(String(format: "%.1f", committedPerSecond))",
             "latency submit→commit ms: p50 \(latency.p50Ms)  p90 \(latency.p90Ms)  p99 \(latency.p99Ms)  max \(latency.maxMs)  (\(latency.count) samples)",
@@ -234,12 +238,13 @@ public final class LoadGenerator: Sendable {
             case .max: due = min(min(options.maxInFlight, options.accounts * 40) - tracker.pendingCount, 500)
             }
             if options.presign && sent >= presigned.count { break }
+            var outgoing: [(bytes: [UInt8], id: Hash256)] = []
             for _ in 0..<max(0, due) {
                 if options.presign && sent >= presigned.count { break }
-                let tx = options.presign ? presigned[sent] : make()
-                send(tx.bytes, id: tx.id)
+                outgoing.append(options.presign ? presigned[sent] : make())
                 sent += 1
             }
+            send(outgoing)
             let now = ContinuousClock.now
             if !options.presign, now - lastMarks >= .seconds(1) {
                 lastMarks = now
@@ -273,7 +278,7 @@ public final class LoadGenerator: Sendable {
         let knownCPU = !cpuStart.isEmpty && cpuStart.count == cpuEnd.count
         return LoadReport(
             chainId: params.chainId, validators: connection.manifest.validators, rate: options.rate.description,
-            presigned: options.presign, accounts: options.accounts, seed: options.seed,
+            presigned: options.presign, batch: options.batch, accounts: options.accounts, seed: options.seed,
             fundingSeconds: (fundingSeconds * 100).rounded() / 100, durationSeconds: (duration * 100).rounded() / 100,
             submitted: counts.submitted, accepted: counts.accepted,
             committedPerSecond: (Double(windowCommitted) / duration * 10).rounded() / 10,
@@ -284,28 +289,44 @@ public final class LoadGenerator: Sendable {
             generatorCPUSeconds: (generatorCPU * 100).rounded() / 100, bound: nil)
     }
 
-    /// Sends to the next node in turn; the answer is counted when it arrives. A node that does
-    /// not answer is skipped for a second and the transaction goes to the next one, until every
-    /// node has been tried.
-    private func send(_ bytes: [UInt8], id: Hash256) {
-        tracker.submitted(id)
-        LoadGenerator.deliver(bytes, id: id, tries: connection.clients.count, connection: connection, tracker: tracker)
+    /// Sends to the next node in turn, one transaction or `options.batch` per request; the answers
+    /// are counted when they arrive. A node that does not answer is skipped for a second and the
+    /// request goes to the next one, until every node has been tried.
+    private func send(_ transactions: [(bytes: [UInt8], id: Hash256)]) {
+        for tx in transactions { tracker.submitted(tx.id) }
+        var start = 0
+        while start < transactions.count {
+            let chunk = Array(transactions[start..<min(start + max(1, options.batch), transactions.count)])
+            start += chunk.count
+            LoadGenerator.deliver(chunk, batched: options.batch > 1, tries: connection.clients.count,
+                                  connection: connection, tracker: tracker)
+        }
     }
 
-    private static func deliver(_ bytes: [UInt8], id: Hash256, tries: Int, connection: ClusterConnection, tracker: CommitTracker) {
+    private static func deliver(_ chunk: [(bytes: [UInt8], id: Hash256)], batched: Bool, tries: Int,
+                                connection: ClusterConnection, tracker: CommitTracker) {
         let node = connection.pickNode()
-        connection.post(bytes, node: node).whenComplete { result in
+        let request = batched ? connection.post(batch: chunk.map(\.bytes), node: node) : connection.post(chunk[0].bytes, node: node)
+        request.whenComplete { result in
             switch result {
-            case .success(let answer) where answer.status == 202 || answer.status == 200:
+            case .success(let answer) where batched && answer.status == 200:
+                guard let outcome = try? answer.decode(BatchAnswer.self), outcome.results.count == chunk.count else {
+                    for tx in chunk { tracker.rejected(tx.id, code: "bad_batch_answer") }
+                    return
+                }
+                for (tx, item) in zip(chunk, outcome.results) {
+                    if let error = item.error { tracker.rejected(tx.id, code: error.code) } else { tracker.accepted() }
+                }
+            case .success(let answer) where !batched && (answer.status == 202 || answer.status == 200):
                 tracker.accepted()
             case .success(let answer):
-                tracker.rejected(id, code: answer.errorCode)
+                for tx in chunk { tracker.rejected(tx.id, code: answer.errorCode) }
             case .failure:
                 connection.markDown(node)
                 if tries > 1 {
-                    deliver(bytes, id: id, tries: tries - 1, connection: connection, tracker: tracker)
+                    deliver(chunk, batched: batched, tries: tries - 1, connection: connection, tracker: tracker)
                 } else {
-                    tracker.rejected(id, code: "unreachable")
+                    for tx in chunk { tracker.rejected(tx.id, code: "unreachable") }
                 }
             }
         }
@@ -329,14 +350,13 @@ public final class LoadGenerator: Sendable {
         let wave = 90
         let start = ContinuousClock.now
         for first in stride(from: 0, to: transfers.count, by: wave) {
-            var ids: [Hash256] = []
-            for (to, asset, amount) in transfers[first..<min(first + wave, transfers.count)] {
+            let txs = transfers[first..<min(first + wave, transfers.count)].map { to, asset, amount in
                 let bytes = Transaction(chainID: params.chainId, signer: faucet.publicKey, nonce: nonce.next(),
                                         action: .transfer(to: to, asset: asset, amount: amount)).signed(with: faucet).canonicalBytes
-                let id = Blake2b.hash256(bytes)
-                ids.append(id)
-                send(bytes, id: id)
+                return (bytes: bytes, id: Blake2b.hash256(bytes))
             }
+            let ids = txs.map(\.id)
+            send(txs)
             let deadline = ContinuousClock.now + .seconds(60)
             while ids.contains(where: tracker.isPending), ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))

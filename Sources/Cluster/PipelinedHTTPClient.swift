@@ -51,7 +51,8 @@ public final class PipelinedHTTPClient: Sendable {
     }
 
     /// Sends one request; the future fails only when there is no HTTP answer at all.
-    public func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) -> EventLoopFuture<HTTPAnswer> {
+    public func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil,
+                        contentType: String = "text/plain") -> EventLoopFuture<HTTPAnswer> {
         let slot = next.withLockedValue { n -> Int in
             n &+= 1
             return n
@@ -61,7 +62,7 @@ public final class PipelinedHTTPClient: Sendable {
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
             head.headers.add(name: "Host", value: "\(self.host):\(self.port)")
             head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
-            if body != nil { head.headers.add(name: "Content-Type", value: "text/plain") }
+            if body != nil { head.headers.add(name: "Content-Type", value: contentType) }
             let request = PipelineHandler.Request(head: head, body: body.map { channel.allocator.buffer(bytes: $0) }, promise: promise)
             channel.writeAndFlush(request, promise: nil)
             return promise.futureResult

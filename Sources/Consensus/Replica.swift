@@ -16,12 +16,18 @@ public struct Recovery: Sendable {
     public var committed: [Proposal]
     public var executedHeight: UInt64
     public var stateRoot: Hash256
+    /// Uncommitted blocks this replica voted for (persisted with each vote), in any order.
+    /// A block is certified only by 2f+1 votes, so after every validator restarts at least f+1
+    /// honest ones still hold the highest certified block; without it nobody could extend it.
+    public var uncommitted: [Proposal]
 
-    public init(safety: SafetyState, committed: [Proposal], executedHeight: UInt64, stateRoot: Hash256) {
+    public init(safety: SafetyState, committed: [Proposal], executedHeight: UInt64, stateRoot: Hash256,
+                uncommitted: [Proposal] = []) {
         self.safety = safety
         self.committed = committed
         self.executedHeight = executedHeight
         self.stateRoot = stateRoot
+        self.uncommitted = uncommitted
     }
 }
 
@@ -116,7 +122,17 @@ public struct Replica {
         safety = recovery?.safety ?? SafetyState(lastVotedRound: 0, highQC: .genesis(genesis.id))
         lastExecuted = (recovery?.executedHeight ?? 0, recovery?.stateRoot ?? genesis.stateRoot)
         executedRoots[lastExecuted.height] = lastExecuted.root
+        // Voted blocks come back oldest round first, each only on top of a stored parent and
+        // with the checks a proposal gets on arrival (the persisted bytes are not trusted blindly).
+        for p in (recovery?.uncommitted ?? []).sorted(by: { $0.block.round < $1.block.round }) {
+            guard p.block.round > store.committed.round, let parent = store.block(p.block.parentID),
+                  extendsParent(p.block, parent), signatureIsValid(p) else { continue }
+            store.insert(p)
+        }
     }
+
+    /// A stored block (committed within the retention window, or uncommitted) with its proposal.
+    public func proposal(_ id: Hash256) -> Proposal? { store.proposal(id) }
 
     /// Handles one input at local time `now` (ms) and returns the effects, in order.
     public mutating func handle(_ input: Input, now: UInt64) -> [Effect] {

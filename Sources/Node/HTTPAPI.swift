@@ -1,4 +1,5 @@
 import BallastCrypto
+import Codec
 import Foundation
 import Hummingbird
 import Ledger
@@ -62,6 +63,50 @@ public struct TransactionAnswer: Codable, Sendable, Equatable {
         txId = "0x" + id.hex
         status = receipt == nil ? "pending" : "committed"
         self.receipt = receipt
+    }
+}
+
+/// One item of a JSON `POST /v1/txs` body: a hex string or a transaction's JSON form.
+enum BatchItem: Decodable {
+    case hex(String)
+    case canonical([UInt8])
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .hex(text)
+        } else {
+            self = .canonical(try container.decode(SignedTransaction.self).canonicalBytes)
+        }
+    }
+}
+
+/// What `POST /v1/txs` answers: how many were admitted and, in input order, each
+/// transaction's id (admitted, pending) or its admission error.
+public struct BatchAnswer: Codable, Sendable, Equatable {
+    /// One transaction's outcome.
+    public struct Item: Codable, Sendable, Equatable {
+        public var txId: String?
+        public var error: BatchError?
+    }
+
+    /// An admission error: its stable code and a message.
+    public struct BatchError: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+    }
+
+    public var accepted: Int
+    public var results: [Item]
+
+    init(_ outcomes: [Result<Hash256, AdmissionError>]) {
+        results = outcomes.map { outcome in
+            switch outcome {
+            case .success(let id): return Item(txId: "0x" + id.hex, error: nil)
+            case .failure(let e): return Item(txId: nil, error: BatchError(code: e.code, message: e.description))
+            }
+        }
+        accepted = results.filter { $0.error == nil }.count
     }
 }
 
@@ -179,7 +224,7 @@ public enum HTTPAPI {
 
         router.post("/v1/tx") { request, context -> Response in
             let body = try await readBody(request, limit: maxBody)
-            let bytes = try parseTransaction(body)
+            let bytes = try parseTransaction(body, binary: isBinary(request))
             let id: Hash256
             do { id = try await runtime.submit(bytes) } catch let error as AdmissionError {
                 throw APIError(.badRequest, error.code, error.description)
@@ -190,6 +235,12 @@ public enum HTTPAPI {
                 }
             }
             return jsonResponse(TransactionAnswer(id: id, receipt: nil), status: .accepted)
+        }
+
+        router.post("/v1/txs") { request, context -> Response in
+            let body = try await readBody(request, limit: maxBody)
+            let batch = try parseBatch(body, binary: isBinary(request))
+            return jsonResponse(BatchAnswer(await runtime.submit(batch: batch)))
         }
 
         router.get("/v1/tx/:id") { request, context -> Response in
@@ -304,21 +355,71 @@ public enum HTTPAPI {
         }
     }
 
-    /// A transaction given as hex (optionally `0x`, optionally a JSON string) or as its JSON form.
-    static func parseTransaction(_ body: [UInt8]) throws -> [UInt8] {
-        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.isEmpty { throw APIError(.badRequest, "empty_body", "send a signed transaction as hex or JSON") }
-        if text.hasPrefix("{") {
+    /// Most transactions in one `POST /v1/txs`.
+    public static let maxBatchTransactions = TransactionBatch.maxCount
+
+    /// Whether the request's body is raw canonical bytes (`Content-Type: application/octet-stream`).
+    static func isBinary(_ request: Request) -> Bool {
+        request.headers[.contentType]?.hasPrefix("application/octet-stream") == true
+    }
+
+    /// A transaction given as its canonical bytes (a binary body), or as hex (optionally `0x`,
+    /// optionally a JSON string) or its JSON form.
+    static func parseTransaction(_ body: [UInt8], binary: Bool = false) throws -> [UInt8] {
+        if binary {
+            if body.isEmpty { throw APIError(.badRequest, "empty_body", "send a signed transaction's canonical bytes") }
+            return body
+        }
+        let text = trimmed(body)
+        guard let first = text.first else { throw APIError(.badRequest, "empty_body", "send a signed transaction as hex or JSON") }
+        if first == UInt8(ascii: "{") {
             do {
-                return try JSONDecoder().decode(SignedTransaction.self, from: Data(text.utf8)).canonicalBytes
+                return try JSONDecoder().decode(SignedTransaction.self, from: Data(text)).canonicalBytes
             } catch {
                 throw APIError(.badRequest, "bad_json", "transaction JSON: \(describeJSONError(error))")
             }
         }
-        let hex = text.hasPrefix("\"") && text.hasSuffix("\"") && text.count >= 2 ? String(text.dropFirst().dropLast()) : text
-        do { return try Hex.decode(hex) } catch {
+        let quoted = first == UInt8(ascii: "\"") && text.count >= 2 && text.last == UInt8(ascii: "\"")
+        let hex = quoted ? text.dropFirst().dropLast() : text[...]
+        do { return try Hex.decode(String(decoding: hex, as: UTF8.self)) } catch {
             throw APIError(.badRequest, "bad_hex", "transaction hex: \(error)")
         }
+    }
+
+    /// The transactions of a `POST /v1/txs` body: binary, the canonical list (a LEB128 count, then
+    /// each transaction as LEB128 length and bytes, the form validators gossip); otherwise a JSON
+    /// array whose items are each a hex string or a transaction's JSON form.
+    static func parseBatch(_ body: [UInt8], binary: Bool) throws -> [[UInt8]] {
+        let batch: [[UInt8]]
+        if binary {
+            do { batch = try TransactionBatch(canonicalBytes: body).transactions } catch {
+                throw APIError(.badRequest, "bad_batch", "binary batch: \(error)")
+            }
+        } else {
+            let items: [BatchItem]
+            do { items = try JSONDecoder().decode([BatchItem].self, from: Data(trimmed(body))) } catch {
+                throw APIError(.badRequest, "bad_json", "batch: \(describeJSONError(error))")
+            }
+            guard items.count <= maxBatchTransactions else {
+                throw APIError(.badRequest, "batch_too_large", "a batch holds at most \(maxBatchTransactions) transactions; this one has \(items.count)")
+            }
+            batch = try items.enumerated().map { i, item in
+                switch item {
+                case .canonical(let bytes): return bytes
+                case .hex(let text):
+                    do { return try Hex.decode(text) } catch { throw APIError(.badRequest, "bad_hex", "transaction [\(i)] hex: \(error)") }
+                }
+            }
+        }
+        if batch.isEmpty { throw APIError(.badRequest, "empty_batch", "send at least one transaction") }
+        return batch
+    }
+
+    /// `body` without leading and trailing ASCII white space.
+    private static func trimmed(_ body: [UInt8]) -> ArraySlice<UInt8> {
+        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
+        guard let start = body.firstIndex(where: { !isSpace($0) }), let end = body.lastIndex(where: { !isSpace($0) }) else { return [] }
+        return body[start...end]
     }
 
     static func parseAddress(_ text: String) throws -> Address {

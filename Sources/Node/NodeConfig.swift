@@ -78,6 +78,10 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         /// Committed blocks kept in memory to serve peers that are catching up;
         /// older ones are read from storage.
         public var committedBlocksInMemory: Int = 10_000
+        /// Round deadline, milliseconds, when the round's leader is another validator this node
+        /// has no connection to (killed, or not started): waiting the full round timeout for a
+        /// proposal that cannot arrive only delays the next leader.
+        public var disconnectedLeaderTimeoutMs: Int = 300
         public init() {}
 
         // Missing fields take their defaults, as in the whole file.
@@ -89,6 +93,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             maxBlockTransactions = try c.decodeIfPresent(Int.self, forKey: .maxBlockTransactions) ?? d.maxBlockTransactions
             maxBlockBytes = try c.decodeIfPresent(Int.self, forKey: .maxBlockBytes) ?? d.maxBlockBytes
             committedBlocksInMemory = try c.decodeIfPresent(Int.self, forKey: .committedBlocksInMemory) ?? d.committedBlocksInMemory
+            disconnectedLeaderTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .disconnectedLeaderTimeoutMs) ?? d.disconnectedLeaderTimeoutMs
         }
     }
 
@@ -145,6 +150,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         if consensus.maxBlockBytes < 16 * 1024 { throw ConfigError("consensus.maxBlockBytes", "must be at least 16384") }
         if consensus.maxBlockBytes > p2p.maxFrameBytes / 2 {
             throw ConfigError("consensus.maxBlockBytes", "must be at most half of p2p.maxFrameBytes (\(p2p.maxFrameBytes)) so a block fits a frame")
+        }
+        if consensus.disconnectedLeaderTimeoutMs < 10 || consensus.disconnectedLeaderTimeoutMs > consensus.roundTimeoutMs {
+            throw ConfigError("consensus.disconnectedLeaderTimeoutMs", "must be at least 10 and at most consensus.roundTimeoutMs (\(consensus.roundTimeoutMs))")
         }
         if consensus.committedBlocksInMemory < 2 { throw ConfigError("consensus.committedBlocksInMemory", "must be at least 2") }
         if mempool.maxTransactions < 1 { throw ConfigError("mempool.maxTransactions", "must be > 0") }

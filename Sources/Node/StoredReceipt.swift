@@ -6,7 +6,7 @@ import Storage
 /// What a committed transaction's row stores as its receipt (`StoredTransaction.receipt`): the
 /// outcome without the transaction id, height and position, which the row holds already.
 ///
-/// Canonical binary form (store format 3; before it, receipts were stored as JSON):
+/// Canonical binary form (store format 4; before it, receipts were stored as JSON):
 /// ```
 /// u8      version (1)
 /// u8      flags: 1 ok, 2 code, 4 message, 8 notice (no other bit set)

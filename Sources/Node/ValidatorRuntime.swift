@@ -188,7 +188,9 @@ public actor ValidatorRuntime {
         var recovery: Recovery? = nil
         if let safetyBytes = try store.loadSafetyState() {
             let safety = try SafetyState(canonicalBytes: safetyBytes)
-            recovery = Recovery(safety: safety, committed: recent, executedHeight: height, stateRoot: ledger.stateRoot)
+            let voted = try store.votedBlocks().compactMap { try? Proposal(canonicalBytes: $0) }
+            recovery = Recovery(safety: safety, committed: recent, executedHeight: height, stateRoot: ledger.stateRoot,
+                                uncommitted: voted)
         } else if !recent.isEmpty {
             recovery = Recovery(safety: SafetyState(lastVotedRound: 0, highQC: .genesis(consensusGenesis.id)),
                                 committed: recent, executedHeight: height, stateRoot: ledger.stateRoot)
@@ -253,23 +255,35 @@ public actor ValidatorRuntime {
     }
 
     /// Admits a client's transaction and gossips it once. Throws the admission error.
-    public func submit(_ bytes: [UInt8]) throws(AdmissionError) -> Hash256 {
-        let ledger = self.ledger
-        let pending: PendingTransaction
-        do {
-            pending = try mempool.admit(bytes, nowMs: Int64(ValidatorRuntime.clock())) { tx in
-                ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(ValidatorRuntime.clock())).map { "\($0)" }
-            }
-        } catch {
-            metrics.refused.increment()
-            throw error
+    public func submit(_ bytes: [UInt8]) async throws(AdmissionError) -> Hash256 {
+        switch await submit(batch: [bytes])[0] {
+        case .success(let id): return id
+        case .failure(let error): throw error
         }
-        metrics.admitted.increment()
-        gossipBuffer.append(bytes)
+    }
+
+    /// Admits a batch of client transactions, results in input order, and gossips the admitted
+    /// ones once. Signatures are verified on all cores off the actor, so consensus messages do not
+    /// wait behind a client's batch.
+    public func submit(batch: [[UInt8]]) async -> [Result<Hash256, AdmissionError>] {
+        let results = await admitInParallel(batch)
+        var admitted = 0
+        let answers = results.map { result -> Result<Hash256, AdmissionError> in
+            switch result {
+            case .success(let pending):
+                gossipBuffer.append(pending.bytes)
+                admitted += 1
+                return .success(pending.id)
+            case .failure(let error):
+                return .failure(error)
+            }
+        }
+        metrics.admitted.increment(by: admitted)
+        metrics.refused.increment(by: batch.count - admitted)
         // The payload a waiting leader is offered is built with the gossip flush, once per tick rather
         // than once per transaction: building it scans the mempool.
-        scheduleGossip()
-        return pending.id
+        if admitted > 0 { scheduleGossip() }
+        return answers
     }
 
     /// Waits until `id` is committed (or `timeout` passes) and returns its receipt.
@@ -319,11 +333,21 @@ public actor ValidatorRuntime {
     }
 
     private func perform(_ effects: [Effect]) {
-        for effect in effects {
+        // Committed blocks execute after the batch's other effects: a vote or a proposal does not
+        // depend on execution, so it leaves first and the next round is not held up by the ledger.
+        // (The persist before a vote stays before it: only `.commit` moves.)
+        var committed: [Proposal] = []
+        for (i, effect) in effects.enumerated() {
             guard halted == nil else { return }
+            if logger.logLevel <= .trace { logger.trace("effect", metadata: ["effect": "\(ValidatorRuntime.summary(effect))", "round": "\(replica.round)"]) }
             switch effect {
             case .persist(let safety):
-                do { try store.saveSafetyState(safety.canonicalBytes) } catch {
+                // A vote follows its persist: the block it is for is stored with it.
+                var voted: VotedBlock? = nil
+                if i + 1 < effects.count, case .send(.vote(let vote), _) = effects[i + 1], let p = replica.proposal(vote.blockID) {
+                    voted = VotedBlock(id: vote.blockID, round: vote.round, bytes: p.canonicalBytes)
+                }
+                do { try store.saveSafetyState(safety.canonicalBytes, votedBlock: voted, committedRound: committedRound) } catch {
                     // Without a durable safety state we must not send anything that depends on it.
                     halted = NodeHalt("cannot persist the consensus safety state: \(error)")
                     return
@@ -342,12 +366,17 @@ public actor ValidatorRuntime {
                 transport.broadcast(PeerMessage.consensus(m).canonicalBytes)
                 sink.yield(.consensus(m, from: replica.index))
             case .commit(let proposals):
-                execute(proposals)
+                committed += proposals
             case .startTimer(let id, let ms):
                 timers[id]?.cancel()
                 let sink = self.sink
+                // A round led by an unreachable validator gets no proposal; one whose next leader is
+                // unreachable gets no QC (its votes go to that leader). Either way only a timeout
+                // certificate moves the cluster on, so there is no point waiting long for it.
+                let delay = id.kind == .round && !(leaderIsReachable(id.round) && leaderIsReachable(id.round + 1))
+                    ? min(ms, UInt64(config.consensus.disconnectedLeaderTimeoutMs)) : ms
                 timers[id] = Task {
-                    try? await Task.sleep(for: .milliseconds(Int64(ms)))
+                    try? await Task.sleep(for: .milliseconds(Int64(delay)))
                     if !Task.isCancelled { sink.yield(.timer(id)) }
                 }
             case .cancelTimer(let id):
@@ -359,6 +388,40 @@ public actor ValidatorRuntime {
                 logger.error("equivocation evidence", metadata: ["evidence": "\(evidence)"])
             }
         }
+        if !committed.isEmpty, halted == nil { execute(committed) }
+    }
+
+    /// A one-line description of an effect for the trace log.
+    static func summary(_ effect: Effect) -> String {
+        func describe(_ m: ConsensusMessage) -> String {
+            switch m {
+            case .proposal(let p): return "proposal r\(p.block.round) h\(p.block.height) qc r\(p.block.justify.round) txs \(p.block.payload.count)"
+            case .vote(let v): return "vote r\(v.round)"
+            case .timeout(let t): return "timeout r\(t.round)"
+            case .syncInfo: return "sync info"
+            case .blockRequest: return "block request"
+            case .blockResponse: return "block response"
+            }
+        }
+        switch effect {
+        case .persist: return "persist"
+        case .send(let m, let to): return "send \(describe(m)) to \(to)"
+        case .broadcast(let m): return "broadcast \(describe(m))"
+        case .commit(let ps): return "commit \(ps.map { "r\($0.block.round) h\($0.block.height)" })"
+        case .startTimer(let id, let ms): return "timer \(id.kind) r\(id.round) \(ms) ms"
+        case .cancelTimer(let id): return "cancel timer \(id.kind) r\(id.round)"
+        case .requestPayload(let r): return "request payload r\(r)"
+        case .evidence: return "evidence"
+        }
+    }
+
+    /// Whether `round`'s leader is this validator or one it is connected to. Rounds that need an
+    /// unreachable leader time out early: the timeout is a local choice, so this changes how fast
+    /// the cluster moves past a dead validator, never what it agrees on.
+    private func leaderIsReachable(_ round: Round) -> Bool {
+        let leader = validators.leader(of: round)
+        guard leader != replica.index, let key = validators.validator(leader)?.publicKey else { return true }
+        return transport.connectedPeers().contains(key)
     }
 
     /// Answers a peer's block request from the store when it starts below the

@@ -126,7 +126,8 @@ public final class Simulation {
         let recovery = Recovery(
             safety: persisted ?? SafetyState(lastVotedRound: 0, highQC: .genesis(genesis.id)),
             committed: Array(log.suffix(config.consensus.committedRetention)),
-            executedHeight: UInt64(log.count), stateRoot: processes[p].stateRoot)
+            executedHeight: UInt64(log.count), stateRoot: processes[p].stateRoot,
+            uncommitted: processes[p].votedBlocks.values.sorted { $0.block.id < $1.block.id })
         do {
             processes[p].replica = try Replica(validators: validatorSet, genesis: genesis, key: processes[p].key,
                                                config: config.consensus, verifier: verifier, recovery: recovery)
@@ -176,10 +177,15 @@ public final class Simulation {
 
     /// Performs effects in order; returns false if the process crashed midway.
     func perform(_ effects: [Effect], of p: Int, followUps: inout [Input]) -> Bool {
-        for effect in effects {
+        for (i, effect) in effects.enumerated() {
             switch effect {
             case .persist(let state):
                 processes[p].persisted = state
+                // As the node does: the block a vote is for is written with the persist before it.
+                if i + 1 < effects.count, case .send(.vote(let vote), _) = effects[i + 1],
+                   let proposal = processes[p].replica?.proposal(vote.blockID) {
+                    processes[p].votedBlocks[vote.blockID] = proposal
+                }
                 if shouldCrashAfterPersist(p) {
                     count(.crashAfterPersist)
                     crash(p, downFor: crashAfterPersistNumber?.downMilliseconds ?? rng.uniform(200...3_000))
@@ -191,6 +197,9 @@ public final class Simulation {
                 outgoing(message, from: p, to: (0..<validatorSet.count).map { ValidatorIndex($0) }, followUps: &followUps)
             case .commit(let chain):
                 commit(chain, at: p, followUps: &followUps)
+                if let top = chain.last?.block.round {
+                    processes[p].votedBlocks = processes[p].votedBlocks.filter { $0.value.block.round > top }
+                }
             case .startTimer(let id, let after):
                 nextTimerToken += 1
                 processes[p].timers[id] = nextTimerToken
@@ -334,6 +343,8 @@ struct SimProcess {
     var persisted: SafetyState? = nil
     /// Committed blocks: survive crashes.
     var commitLog: [Proposal] = []
+    /// Uncommitted blocks this process voted for: survive crashes (the node's voted_block table).
+    var votedBlocks: [Hash256: Proposal] = [:]
     var stateRoot: Hash256
     var timers: [TimerID: UInt64] = [:]
     let skew: Int64

@@ -83,6 +83,20 @@ public struct HistoryEntry: Equatable, Sendable {
 }
 
 /// A state snapshot: the ledger's canonical state encoding at a height.
+/// A block this validator voted for, kept until it is committed so that it survives a restart.
+public struct VotedBlock: Equatable, Sendable {
+    public var id: Hash256
+    public var round: UInt64
+    /// The proposal's canonical bytes.
+    public var bytes: [UInt8]
+
+    public init(id: Hash256, round: UInt64, bytes: [UInt8]) {
+        self.id = id
+        self.round = round
+        self.bytes = bytes
+    }
+}
+
 public struct StoredSnapshot: Equatable, Sendable {
     public var height: UInt64
     public var stateRoot: Hash256
@@ -148,7 +162,7 @@ public final class NodeStore: Sendable {
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
             }
         }
-        let migrator = NodeStore.migrator(path: dbPath)
+        let migrator = NodeStore.migrator
         do {
             if !readOnly { try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true) }
             pool = try DatabasePool(path: dbPath, configuration: config)
@@ -156,6 +170,15 @@ public final class NodeStore: Sendable {
                 if try migrator.hasBeenSuperseded(db) {
                     let unknown = try migrator.appliedIdentifiers(db).subtracting(NodeStore.formatMigrations).sorted()
                     throw StorageError.unsupportedFormat(path: dbPath, reason: "written by a newer ballast (store format steps \(unknown) are unknown to this build, which reads format \(NodeStore.format))")
+                }
+                let applied = try migrator.appliedIdentifiers(db)
+                if !applied.contains(NodeStore.binaryReceipts), try db.tableExists("tx"),
+                   let receipts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tx"), receipts > 0 {
+                    throw StorageError.unsupportedFormat(path: dbPath, reason: """
+                        store format \(applied.count) (\(receipts) transaction receipts stored as JSON by an older ballast); \
+                        this build reads format \(NodeStore.format) only (binary receipts). Move the data directory aside and \
+                        start the node with an empty one: it fetches the chain from its peers (docs/operations.md, "Store format")
+                        """)
                 }
                 if readOnly, try !migrator.hasCompletedMigrations(db) {
                     throw StorageError.unsupportedFormat(path: dbPath, reason: "not in store format \(NodeStore.format) yet (open it with `ballast node start` of this build first)")
@@ -170,8 +193,8 @@ public final class NodeStore: Sendable {
     }
 
     /// The store format this build reads and writes: the number of format steps (migrations).
-    /// 3: receipts in the node's compact binary form (before: JSON).
-    public static let format = 3
+    /// 3: voted blocks kept until committed; 4: receipts in the node's compact binary form (JSON before).
+    public static let format = 4
     static let mmapBytes = 1 << 30
     static let writerCacheKiB = 64 * 1024
     /// WAL pages between checkpoints (SQLite's default is 1,000, which a block of a thousand
@@ -179,9 +202,12 @@ public final class NodeStore: Sendable {
     /// to the database file once per checkpoint rather than once per block.
     static let checkpointPages = 16_000
 
-    private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "v3: binary receipts"]
+    private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "voted blocks", "binary receipts"]
 
-    private static func migrator(path: String) -> DatabaseMigrator {
+    private static let binaryReceipts = "binary receipts"
+
+    /// The format steps.
+    private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -220,17 +246,19 @@ public final class NodeStore: Sendable {
         migrator.registerMigration("v2: history tx id") { db in
             try db.execute(sql: "ALTER TABLE history ADD COLUMN tx_id BLOB")
         }
-        migrator.registerMigration("v3: binary receipts") { db in
-            // The receipt column's bytes changed meaning (JSON before, the node's binary form now) and
-            // the store does not know either encoding: a store that already holds receipts is refused.
-            let receipts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tx") ?? 0
-            guard receipts == 0 else {
-                throw StorageError.unsupportedFormat(path: path, reason: """
-                    store format 2 (\(receipts) transaction receipts stored as JSON by an older ballast); this build reads \
-                    format \(NodeStore.format) only (binary receipts). Move the data directory aside and start the node with \
-                    an empty one: it fetches the chain from its peers (docs/operations.md, "Store format")
-                    """)
-            }
+        migrator.registerMigration("voted blocks") { db in
+            try db.execute(sql: """
+                CREATE TABLE voted_block (
+                    id BLOB PRIMARY KEY,
+                    round INTEGER NOT NULL,
+                    bytes BLOB NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration(NodeStore.binaryReceipts) { _ in
+            // A marker: from this step on the receipt column holds the node's binary form (JSON
+            // before). The store knows neither encoding, so `init` refuses, before any step runs, a
+            // store that lacks this step and already holds receipts.
         }
         return migrator
     }
@@ -370,13 +398,25 @@ public final class NodeStore: Sendable {
 
     // MARK: Safety state
 
-    /// Persists the consensus safety state (last voted round, highest QC...).
-    /// Returns only once it is on disk: call it before any vote or timeout leaves the process.
-    public func saveSafetyState(_ bytes: [UInt8]) throws(StorageError) {
+    /// Persists the consensus safety state (last voted round, highest QC...) and, in the same
+    /// transaction, the block a vote is for (`votedBlock`), forgetting voted blocks at or below
+    /// `committedRound` (they are committed or can no longer be). Returns only once it is on
+    /// disk: call it before any vote or timeout leaves the process.
+    public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0) throws(StorageError) {
         try write { db in
             try db.cachedStatement(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes")
                 .execute(arguments: [Data(bytes)])
+            if let votedBlock {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO voted_block (id, round, bytes) VALUES (?, ?, ?)")
+                    .execute(arguments: [Data(votedBlock.id.bytes), Int64(votedBlock.round), Data(votedBlock.bytes)])
+                try db.cachedStatement(sql: "DELETE FROM voted_block WHERE round <= ?").execute(arguments: [Int64(committedRound)])
+            }
         }
+    }
+
+    /// The voted blocks not yet forgotten, lowest round first.
+    public func votedBlocks() throws(StorageError) -> [[UInt8]] {
+        try read { db in try Data.fetchAll(db, sql: "SELECT bytes FROM voted_block ORDER BY round").map { [UInt8]($0) } }
     }
 
     /// The last persisted safety state, or nil on a fresh node.

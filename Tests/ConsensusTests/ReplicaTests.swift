@@ -248,6 +248,40 @@ import Testing
         #expect(amnesiac.handle(.message(.proposal(p1b), from: 1), now: 1_100).votes.map(\.0.blockID) == [p1b.block.id])
     }
 
+    /// The blocks a replica voted for come back with it: after every validator restarts, the
+    /// block of the highest QC (certified, never committed) is known again instead of being
+    /// asked of peers that lost it too. A stored block that does not check out is dropped.
+    @Test func votedBlocksComeBackAfterARestart() {
+        let genesisQC = QuorumCertificate.genesis(f.chain)
+        let p1 = f.proposal(round: 1, parent: f.genesis, justify: genesisQC)
+        let p2 = f.proposal(round: 2, parent: p1.block, justify: f.qc(round: 1, blockID: p1.block.id, signers: [0, 1, 2]))
+        var before = f.replica(0)
+        _ = before.handle(.start, now: 1_000)
+        _ = before.handle(.message(.proposal(p1), from: 1), now: 1_000)
+        let effects = before.handle(.message(.proposal(p2), from: 2), now: 1_000)
+        guard let persisted = effects.persists.last else {
+            Issue.record("no persist before the vote")
+            return
+        }
+        #expect(persisted.highQC.blockID == p1.block.id)
+        func blockRequests(_ effects: [Effect]) -> Int {
+            effects.filter { if case .send(.blockRequest, _) = $0 { return true } else { return false } }.count
+        }
+
+        let forged = Proposal(block: p2.block, timeoutCertificate: nil, signature: p1.signature)
+        var recovered = f.replica(0, recovery: Recovery(safety: persisted, committed: [], executedHeight: 0, stateRoot: .zero,
+                                                        uncommitted: [p2, forged, p1]))
+        #expect(blockRequests(recovered.handle(.start, now: 1_100)) == 0)
+        #expect(recovered.proposal(p1.block.id) == p1)
+        #expect(recovered.proposal(p2.block.id) == p2)
+
+        let orphan = f.proposal(round: 3, parent: p2.block, justify: f.qc(round: 2, blockID: p2.block.id, signers: [0, 1, 2]))
+        var forgetful = f.replica(0, recovery: Recovery(safety: persisted, committed: [], executedHeight: 0, stateRoot: .zero,
+                                                        uncommitted: [orphan, forged]))
+        #expect(blockRequests(forgetful.handle(.start, now: 1_100)) == 1)
+        #expect(forgetful.proposal(orphan.block.id) == nil && forgetful.proposal(p2.block.id) == nil)
+    }
+
     /// Rounds that failed before a restart do not stretch the first deadline after it;
     /// failures after it double the deadline again.
     @Test func backOffStartsAfreshAfterARestart() {

@@ -37,7 +37,12 @@ import Testing
                 r.timeoutInterval = 30
                 return r
             }
-            switch k % 12 {
+            func postBinary(_ path: String, _ body: [UInt8]) -> URLRequest {
+                var r = post(path, Data(body))
+                r.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+                return r
+            }
+            switch k % 15 {
             case 0: return post("/v1/tx", Data(Hex.encode(g.bytes(Int(g.next() % 300))).utf8))          // random bytes as hex
             case 1: return post("/v1/tx", Data("zz\(g.next())".utf8))                                      // not hex
             case 2: return post("/v1/tx", Data("{\"chainId\": 5, \"nonce\": [\(g.next() % 9)]}".utf8))     // bad JSON shape
@@ -53,6 +58,11 @@ import Testing
             case 8: return get("/v1/accounts/0x\(Hex.encode(g.bytes(Int(g.next() % 30))))zz")             // bad address
             case 9: return get("/v1/markets/\(Int64(bitPattern: g.next()))/book?levels=\(Int64(bitPattern: g.next()))")
             case 10: return get("/v1/blocks/-\(g.next() % 1000)")                                          // bad height
+            case 11: return postBinary("/v1/txs", g.bytes(Int(g.next() % 300)))                           // random binary batch
+            case 12: return post("/v1/txs", Data("[\"\(Hex.encode(g.bytes(Int(g.next() % 40))))z\"]".utf8))  // bad hex in a batch
+            case 13:                                                                                       // a truncated binary batch
+                let batch = TransactionBatch([good, good]).canonicalBytes
+                return postBinary("/v1/txs", Array(batch.dropLast(Int(g.next() % UInt64(batch.count - 1)) + 1)))
             default: return get("/v1/\(Hex.encode(g.bytes(4)))/nothing")                                  // unknown route
             }
         }

@@ -88,6 +88,24 @@ import Testing
         #expect(try NodeStore(directory: dir).loadSafetyState() == [4, 5])
     }
 
+    /// A voted block is stored with the safety state, survives reopening, and is forgotten once
+    /// a later persist says its round is committed.
+    @Test func votedBlocksLastUntilTheirRoundIsCommitted() throws {
+        let dir = freshDirectory()
+        let blocks = (1...3).map { VotedBlock(id: Blake2b.hash256([UInt8($0)]), round: UInt64($0), bytes: [UInt8($0), 9]) }
+        do {
+            let store = try NodeStore(directory: dir)
+            #expect(try store.votedBlocks().isEmpty)
+            for b in blocks.reversed() { try store.saveSafetyState([b.bytes[0]], votedBlock: b) }
+            try store.saveSafetyState([7], votedBlock: blocks[2])  // a repeated vote changes nothing
+        }
+        let reopened = try NodeStore(directory: dir)
+        #expect(try reopened.votedBlocks() == blocks.map(\.bytes))
+        try reopened.saveSafetyState([8], votedBlock: VotedBlock(id: Blake2b.hash256([4]), round: 4, bytes: [4, 9]), committedRound: 2)
+        #expect(try reopened.votedBlocks() == [[3, 9], [4, 9]])
+        #expect(try reopened.loadSafetyState() == [8])
+    }
+
     @Test func snapshotsKeepTheNewestIntactOnes() throws {
         let dir = freshDirectory()
         let store = try NodeStore(directory: dir, snapshotsKept: 2)
@@ -130,8 +148,8 @@ import Testing
                          StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8])])
     }
 
-    /// A store whose receipts are in the JSON form of format 2 is refused with the format named;
-    /// an older store without receipts is brought to format 3; a newer store is refused.
+    /// A store whose receipts are in the JSON form of formats 2 and 3 is refused with its format
+    /// named; an older store without receipts is brought to format 4; a newer store is refused.
     @Test func aStoreInAnotherFormatIsRefused() throws {
         func rewind(_ dir: String, _ sql: String) throws {
             let queue = try DatabaseQueue(path: dir + "/ballast.sqlite")
@@ -142,27 +160,38 @@ import Testing
             do { try body() } catch StorageError.unsupportedFormat(_, let reason) { return reason } catch { return "other: \(error)" }
             return nil
         }
+        let toFormat3 = "DELETE FROM grdb_migrations WHERE identifier = 'binary receipts'"
+        let toFormat2 = "DELETE FROM grdb_migrations WHERE identifier IN ('voted blocks', 'binary receipts'); DROP TABLE voted_block"
         var g = SplitMix64(seed: 5)
-        let withReceipts = freshDirectory()
-        do {
-            let store = try NodeStore(directory: withReceipts)
-            try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: Blake2b.hash256([1]), height: 1, index: 0,
-                                                                                    receipt: Array(#"{"ok":true}"#.utf8))], history: [])
+        for (rewindSQL, format) in [(toFormat3, 3), (toFormat2, 2)] {
+            let withReceipts = freshDirectory()
+            do {
+                let store = try NodeStore(directory: withReceipts)
+                try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: Blake2b.hash256([1]), height: 1, index: 0,
+                                                                                        receipt: Array(#"{"ok":true}"#.utf8))], history: [])
+            }
+            try rewind(withReceipts, rewindSQL)
+            let old = reason { _ = try NodeStore(directory: withReceipts) }
+            #expect(old?.hasPrefix("store format \(format) (1 transaction receipts stored as JSON by an older ballast); this build reads format 4") == true,
+                    "\(old ?? "accepted")")
+            // Refused without a change: the same answer again.
+            #expect(reason { _ = try NodeStore(directory: withReceipts) } == old)
+            #expect(reason { _ = try NodeStore(directory: withReceipts, readOnly: true) } == old)
         }
-        try rewind(withReceipts, "DELETE FROM grdb_migrations WHERE identifier = 'v3: binary receipts'")
-        let old = reason { _ = try NodeStore(directory: withReceipts) }
-        #expect(old?.hasPrefix("store format 2 (1 transaction receipts stored as JSON by an older ballast); this build reads format 3") == true)
-        #expect(reason { _ = try NodeStore(directory: withReceipts, readOnly: true) }
-                == "not in store format 3 yet (open it with `ballast node start` of this build first)")
 
         let empty = freshDirectory()
         _ = try NodeStore(directory: empty)
-        try rewind(empty, "DELETE FROM grdb_migrations WHERE identifier = 'v3: binary receipts'")
+        try rewind(empty, toFormat2)
         #expect(try NodeStore(directory: empty).latestHeight() == nil)
         #expect(try NodeStore(directory: empty, readOnly: true).latestHeight() == nil)
+        #expect(try NodeStore(directory: empty).votedBlocks() == [])
+        try rewind(empty, toFormat3)
+        #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) }
+                == "not in store format 4 yet (open it with `ballast node start` of this build first)")
+        #expect(try NodeStore(directory: empty).latestHeight() == nil)
 
-        try rewind(empty, "INSERT INTO grdb_migrations (identifier) VALUES ('v4: from the future')")
-        let newer = "written by a newer ballast (store format steps [\"v4: from the future\"] are unknown to this build, which reads format 3)"
+        try rewind(empty, "INSERT INTO grdb_migrations (identifier) VALUES ('v5: from the future')")
+        let newer = "written by a newer ballast (store format steps [\"v5: from the future\"] are unknown to this build, which reads format 4)"
         #expect(reason { _ = try NodeStore(directory: empty) } == newer)
         #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) } == newer)
     }
