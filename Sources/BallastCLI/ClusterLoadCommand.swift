@@ -26,17 +26,19 @@ extension ClusterCommand {
         @Option(help: "Write the report as JSON to this file.") var report: String?
         @Option(name: .customLong("committed-log"), help: "Write `HEIGHT TXID` for every transaction seen committed to this file.")
         var committedLog: String?
-        @Option(help: "Take the rate, duration and accounts from this manifest's load section (cluster/*.json) instead of --rate, --duration, --accounts.")
+        @Option(help: "Take the rate, duration, accounts and mix weights from this manifest's load section (cluster/*.json) instead of --rate, --duration, --accounts and the default mix.")
         var manifest: String?
 
         func run() async throws {
             try await reportingErrors(json: false) {
                 var (rate, duration, accounts) = (self.rate, self.duration, self.accounts)
+                var mix = Manifest.Mix()
                 if let manifest {
                     guard let shape = try Manifest.load(path: manifest).load else { throw UserError("\(manifest) has no load section") }
                     rate = shape.ratePerSecond.map(String.init) ?? "max"
                     duration = Double(shape.durationSeconds)
                     accounts = shape.accounts
+                    mix = shape.mix
                 }
                 guard let parsedRate = LoadRate(rate) else { throw UserError("--rate must be a positive integer or max") }
                 guard duration > 0, accounts > 0 else { throw UserError("--duration and --accounts must be positive") }
@@ -49,6 +51,7 @@ extension ClusterCommand {
                 options.presign = presign
                 options.presignCount = presignCount
                 options.batch = batch
+                options.mix = mix
                 options.maxInFlight = maxInFlight
                 options.fund = !noFund
                 options.committedLog = committedLog

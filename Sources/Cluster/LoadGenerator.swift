@@ -46,6 +46,8 @@ public struct LoadOptions: Sendable {
     public var connectionsPerNode = 4
     /// Transactions per request: 1 sends each to `POST /v1/tx`; more sends batches to `POST /v1/txs`.
     public var batch = 1
+    /// Relative weights of the traffic kinds (a manifest's `load.mix`).
+    public var mix = Manifest.Mix()
     /// Write "HEIGHT TXID" for every transaction seen committed (funding included) to this file,
     /// so a test can check that each is in every node's log.
     public var committedLog: String?
@@ -198,6 +200,7 @@ public final class LoadGenerator: Sendable {
 
         var mix = LoadMix(assets: params.assets, markets: params.markets, accounts: options.accounts, seed: options.seed,
                           clientIDBase: UInt64(Date().timeIntervalSince1970 * 1000) << 20)
+        mix.weights = options.mix
         if let marks = try? await connection.marks(), marks.count == mix.marks.count { mix.marks = marks }
         var nonces = Array(repeating: NonceClock(), count: options.accounts)
         let chainID = params.chainId

@@ -58,6 +58,8 @@ public struct LoadMix: Sendable {
     public let markets: [MarketConfig]
     /// The current mark (else oracle) of each market, USDC base units per whole unit.
     public var marks: [Int64]
+    /// Relative weights of the kinds of traffic (a manifest's `load.mix`).
+    public var weights = Manifest.Mix()
     var rng: WorkloadRandom
     let makers: [Int], takers: [Int], basis: [Int], borrowers: [Int], leveraged: [Int]
     /// Each maker's live quotes, oldest first: the market and the client ids of its bid and ask.
@@ -91,11 +93,15 @@ public struct LoadMix: Sendable {
         basisPairs = pairs
     }
 
-    /// The next transaction: which account sends what.
+    /// The next transaction: which account sends what, each kind as often as its weight says
+    /// (a kind whose accounts are missing falls through to the next).
     public mutating func next() -> (account: Int, action: Action) {
-        let roll = rng.below(100)
-        if roll < 35, let i = pick(makers) { return (i, quote(i)) }
-        if roll < 55, let i = pick(makers) {
+        let w = weights
+        let roll = rng.below(max(w.total, 1))
+        // Cumulative: a roll that picks a kind also counts for every kind after it, so a kind
+        // without accounts hands its share on.
+        if roll < w.maker, let i = pick(makers) { return (i, quote(i)) }
+        if roll < w.maker + w.cancel, let i = pick(makers) {
             if var list = quotes[i], !list.isEmpty {
                 let (market, ids) = list.removeFirst()
                 quotes[i] = list
@@ -103,9 +109,9 @@ public struct LoadMix: Sendable {
             }
             return (i, quote(i))
         }
-        if roll < 80, let i = pick(takers) { return (i, take()) }
-        if roll < 90, let i = pick(basis), let trade = basisTrade(i) { return (i, trade) }
-        if roll < 95, let i = pick(borrowers) { return (i, lend(i)) }
+        if roll < w.maker + w.cancel + w.taker, let i = pick(takers) { return (i, take()) }
+        if roll < w.maker + w.cancel + w.taker + w.basis, let i = pick(basis), let trade = basisTrade(i) { return (i, trade) }
+        if roll < w.total - w.leveraged, let i = pick(borrowers) { return (i, lend(i)) }
         if let i = pick(leveraged) { return (i, leverUp()) }
         if let i = pick(borrowers) { return (i, lend(i)) }
         // Too few accounts for every role: makers carry the rest.

@@ -14,7 +14,7 @@ import Node
 ///       "durationSeconds": 180,
 ///       "prices": { "path": "crash", "seed": 7, "intervalMs": 1000, "eventAtSeconds": 30 },
 ///       "load": { "ratePerSecond": 200, "durationSeconds": 120, "accounts": 64,
-///                 "mix": { "maker": 40, "taker": 20, "basis": 10, "borrower": 10, "cancel": 20 } },
+///                 "mix": { "maker": 35, "taker": 25, "basis": 10, "borrower": 5, "cancel": 20, "leveraged": 5 } },
 ///       "schedule": [ { "at": 20, "op": "kill", "nodes": ["validator-1"] },
 ///                     { "at": 30, "op": "restart", "nodes": ["validator-1"] } ]
 ///     }
@@ -111,16 +111,32 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var borrower: Int
         /// Cancels of resting orders.
         public var cancel: Int
+        /// Thinly collateralised perp longs bought up to the leverage limit (what a crash liquidates).
+        public var leveraged: Int
 
-        public init(maker: Int = 40, taker: Int = 20, basis: Int = 10, borrower: Int = 10, cancel: Int = 20) {
+        public init(maker: Int = 35, taker: Int = 25, basis: Int = 10, borrower: Int = 5, cancel: Int = 20, leveraged: Int = 5) {
             self.maker = maker
             self.taker = taker
             self.basis = basis
             self.borrower = borrower
             self.cancel = cancel
+            self.leveraged = leveraged
         }
 
-        public var total: Int { maker + taker + basis + borrower + cancel }
+        enum CodingKeys: String, CodingKey { case maker, taker, basis, borrower, cancel, leveraged }
+        /// Missing weights take their defaults (`leveraged` came later than the others).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Mix()
+            maker = try c.decodeIfPresent(Int.self, forKey: .maker) ?? d.maker
+            taker = try c.decodeIfPresent(Int.self, forKey: .taker) ?? d.taker
+            basis = try c.decodeIfPresent(Int.self, forKey: .basis) ?? d.basis
+            borrower = try c.decodeIfPresent(Int.self, forKey: .borrower) ?? d.borrower
+            cancel = try c.decodeIfPresent(Int.self, forKey: .cancel) ?? d.cancel
+            leveraged = try c.decodeIfPresent(Int.self, forKey: .leveraged) ?? d.leveraged
+        }
+
+        public var total: Int { maker + taker + basis + borrower + cancel + leveraged }
     }
 
     /// One step of the perturbation schedule.
@@ -190,7 +206,7 @@ public struct Manifest: Codable, Sendable, Equatable {
                 throw ClusterError("load: durationSeconds and accounts must be at least 1, startAtSeconds not negative")
             }
             if let rate = load.ratePerSecond, rate < 1 { throw ClusterError("load.ratePerSecond must be at least 1 (or absent: as fast as possible)") }
-            let weights = [load.mix.maker, load.mix.taker, load.mix.basis, load.mix.borrower, load.mix.cancel]
+            let weights = [load.mix.maker, load.mix.taker, load.mix.basis, load.mix.borrower, load.mix.cancel, load.mix.leveraged]
             guard weights.allSatisfy({ $0 >= 0 }), load.mix.total > 0 else { throw ClusterError("load.mix: weights must be non-negative and not all zero") }
         }
         var previous = 0.0

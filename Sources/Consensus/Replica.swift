@@ -129,6 +129,13 @@ public struct Replica {
                   extendsParent(p.block, parent), signatureIsValid(p) else { continue }
             store.insert(p)
         }
+        // A voted block that followed a timeout carries the TC that moved the cluster to its
+        // round. Restarted without it, this replica (in that round through its last vote) could
+        // not help a validator still in the round before: nobody would hold the certificate any
+        // more, and the two groups would each wait for the other's timeouts.
+        for p in recovery?.uncommitted ?? [] {
+            if let tc = p.timeoutCertificate, tc.round > (highTC?.round ?? 0), isValid(tc) { highTC = tc }
+        }
     }
 
     /// A stored block (committed within the retention window, or uncommitted) with its proposal.

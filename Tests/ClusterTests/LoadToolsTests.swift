@@ -61,6 +61,24 @@ import Testing
         }
     }
 
+    /// A manifest's `load.mix` weights set the shares: here half takers, a quarter basis
+    /// trades, a quarter lending, and no quotes, cancels or leveraged buys at all.
+    @Test func theManifestsMixWeightsSetTheShares() throws {
+        let genesis = try Self.testnet()
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 100, seed: 11)
+        mix.weights = Manifest.Mix(maker: 0, taker: 2, basis: 1, borrower: 1, cancel: 0, leveraged: 0)
+        var roles: [LoadRole: Int] = [:]
+        let draws = 8_000
+        for _ in 0..<draws { roles[LoadRole.of(mix.next().account), default: 0] += 1 }
+        #expect(roles[.marketMaker] == nil && roles[.leveraged] == nil)
+        #expect(abs(roles[.taker, default: 0] - draws / 2) < draws / 40)
+        // A basis trader with nothing to unwind or open this time hands its turn to a borrower.
+        #expect(abs(roles[.basisTrader, default: 0] + roles[.borrower, default: 0] - draws / 2) < draws / 40)
+        #expect(roles[.basisTrader, default: 0] > draws / 8)
+        let soak = try JSONDecoder().decode(Manifest.Mix.self, from: Data(#"{"maker": 35, "taker": 20, "basis": 20, "borrower": 15, "cancel": 10}"#.utf8))
+        #expect(soak == Manifest.Mix(maker: 35, taker: 20, basis: 20, borrower: 15, cancel: 10, leveraged: 5))
+    }
+
     @Test func borrowersTakePortfolioMarginSupplyOnceThenBorrowAndRepayInTurn() throws {
         let genesis = try Self.testnet()
         var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 20, seed: 3)

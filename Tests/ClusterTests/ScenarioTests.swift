@@ -194,7 +194,7 @@ import Testing
         refused(#"{"name": "x", "schedule": [{"at": 5, "op": "delay", "nodes": ["0"]}]}"#, "delay needs ms")
         refused(#"{"name": "x", "durationSeconds": 10, "schedule": [{"at": 11, "op": "heal"}]}"#, "after the end")
         refused(#"{"name": "x", "prices": {"intervalMs": 10}}"#, "intervalMs")
-        refused(#"{"name": "x", "load": {"mix": {"maker": 0, "taker": 0, "basis": 0, "borrower": 0, "cancel": 0}}}"#, "not all zero")
+        refused(#"{"name": "x", "load": {"mix": {"maker": 0, "taker": 0, "basis": 0, "borrower": 0, "cancel": 0, "leveraged": 0}}}"#, "not all zero")
         #expect(throws: DecodingError.self) { try Self.decode(#"{"name": "x", "schedule": [{"at": 1, "op": "explode"}]}"#) }
         #expect(throws: DecodingError.self) { try Self.decode(#"{"name": "x", "prices": {"path": "moon"}}"#) }
         #expect(throws: ClusterError.self) { try Manifest.load(path: "/nonexistent/manifest.json") }

@@ -282,6 +282,31 @@ import Testing
         #expect(forgetful.proposal(orphan.block.id) == nil && forgetful.proposal(p2.block.id) == nil)
     }
 
+    /// A restarted replica keeps the TC of the round it voted in (from the voted block that
+    /// carried it), so it can move a validator still timing out in the round before.
+    @Test func theTimeoutCertificateOfAVotedBlockComesBack() {
+        let genesisQC = QuorumCertificate.genesis(f.chain)
+        let p1 = f.proposal(round: 1, parent: f.genesis, justify: genesisQC)
+        let qc1 = f.qc(round: 1, blockID: p1.block.id, signers: [0, 1, 2])
+        let tc2 = TimeoutCertificate(round: 2, highQC: qc1, signatures: [1, 2, 3].map {
+            TimeoutSignature(signer: ValidatorIndex($0), highQCRound: 1, signature: f.timeout($0, round: 2, highQC: qc1).signature)
+        })
+        let p3 = f.proposal(round: 3, parent: p1.block, justify: qc1, tc: tc2)
+        let voted = SafetyState(lastVotedRound: 3, highQC: qc1)
+        let lagging = f.timeout(1, round: 2, highQC: qc1)
+        func syncTCs(_ effects: [Effect]) -> [Round?] {
+            effects.compactMap { if case .send(.syncInfo(let s), 1) = $0 { return s.highTC?.round } else { return nil } }
+        }
+        var recovered = f.replica(0, recovery: Recovery(safety: voted, committed: [], executedHeight: 0, stateRoot: .zero,
+                                                        uncommitted: [p1, p3]))
+        _ = recovered.handle(.start, now: 1_100)
+        #expect(recovered.round == 3)
+        #expect(syncTCs(recovered.handle(.message(.timeout(lagging), from: 1), now: 1_100)) == [2])
+        var amnesiac = f.replica(0, recovery: Recovery(safety: voted, committed: [], executedHeight: 0, stateRoot: .zero))
+        _ = amnesiac.handle(.start, now: 1_100)
+        #expect(!syncTCs(amnesiac.handle(.message(.timeout(lagging), from: 1), now: 1_100)).contains(2))
+    }
+
     /// Rounds that failed before a restart do not stretch the first deadline after it;
     /// failures after it double the deadline again.
     @Test func backOffStartsAfreshAfterARestart() {
