@@ -115,6 +115,10 @@ public final class Mempool: Sendable {
     /// Whether `id` is pending.
     public func contains(_ id: Hash256) -> Bool { state.withLock { $0.pending[id] != nil } }
 
+    /// The pending transaction of each of `ids` (nil where none is pending), in the order of
+    /// `ids`, under one lock: a block's executor takes the decoded, verified ones from here.
+    public func pending(_ ids: [Hash256]) -> [PendingTransaction?] { state.withLock { s in ids.map { s.pending[$0] } } }
+
     /// Admits one encoded transaction. `nowMs` is the node's clock; `nonceCheck`
     /// asks the committed ledger state whether the signer may still use the nonce
     /// (nil when it may). Returns the admitted transaction, to gossip once.

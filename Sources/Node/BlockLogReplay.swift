@@ -55,11 +55,11 @@ public enum BlockLogReplay {
                     throw NodeHalt("the block log has no block at height \(result.height + 1) (next is \(stored.height))")
                 }
                 let block = try Proposal(canonicalBytes: stored.bytes).block
-                let transactions = try ValidatorRuntime.validTransactions(block.payload, chainID: genesis.chainID, mempool: nil) { id in
-                    committed.contains(id)
-                }
+                let ids = block.payload.map { Blake2b.hash256($0) }
+                let transactions = ValidatorRuntime.validTransactions(block.payload, ids: ids, chainID: genesis.chainID, mempool: nil,
+                                                                      committedEarlier: ids.map { committed.contains($0) })
                 for tx in transactions { committed.insert(tx.id) }
-                let applied = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions))
+                let applied = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions.map(\.transaction)))
                 result.height = stored.height
                 result.stateRoot = applied.stateRoot
                 result.transactions += transactions.count

@@ -38,7 +38,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var validatorIndex: Int
 }
 
-/// A committed transaction's receipt as the node stores and serves it.
+/// A committed transaction's receipt as the node serves it (stored as a `StoredReceipt`).
 public struct ReceiptRecord: Codable, Sendable, Equatable {
     public var txId: String
     public var height: UInt64
@@ -55,19 +55,6 @@ public struct ReceiptRecord: Codable, Sendable, Equatable {
         public var resting: Int64
         public var code: String?
         public var message: String?
-    }
-
-    init(id: Hash256, height: UInt64, receipt: Receipt) {
-        txId = "0x" + id.hex
-        self.height = height
-        index = receipt.index
-        ok = receipt.error == nil
-        code = receipt.error?.code
-        message = receipt.error?.description
-        orders = receipt.orders.map {
-            OrderRecord(orderId: $0.orderID, filled: $0.filled, resting: $0.resting, code: $0.error?.code, message: $0.error?.description)
-        }
-        notice = receipt.notice
     }
 }
 
@@ -173,9 +160,9 @@ public actor ValidatorRuntime {
             if batch.isEmpty { break }
             for stored in batch {
                 let proposal = try Proposal(canonicalBytes: stored.bytes)
-                let transactions = try ValidatorRuntime.validTransactions(proposal.block.payload, height: stored.height, chainID: genesis.chainID,
-                                                                          store: store, mempool: nil)
-                let result = ledger.apply(block: BlockInput(timeMs: Int64(proposal.block.timestamp), transactions: transactions))
+                let transactions = try ValidatorRuntime.validTransactions(proposal.block.payload, ids: proposal.block.payload.map { Blake2b.hash256($0) },
+                                                                          height: stored.height, chainID: genesis.chainID, store: store, mempool: nil)
+                let result = ledger.apply(block: BlockInput(timeMs: Int64(proposal.block.timestamp), transactions: transactions.map(\.transaction)))
                 guard result.stateRoot == stored.stateRoot else {
                     throw NodeHalt("replaying height \(stored.height): state root \(result.stateRoot.hex) differs from the stored \(stored.stateRoot.hex)")
                 }
@@ -301,7 +288,7 @@ public actor ValidatorRuntime {
 
     /// Waits until `id` is committed (or `timeout` passes) and returns its receipt.
     public func waitForCommit(_ id: Hash256, timeout: Duration) async -> ReceiptRecord? {
-        if let stored = try? store.transaction(id: id) { return decodeReceipt(stored.receipt) }
+        if let stored = try? store.transaction(id: id) { return try? decodeReceipt(stored) }
         return await withCheckedContinuation { continuation in
             commitWaiters[id, default: []].append(continuation)
             Task { [weak self] in
@@ -515,29 +502,26 @@ public actor ValidatorRuntime {
                 logger.critical("\(halted!.description)")
                 return
             }
-            let transactions: [SignedTransaction]
+            let payloadIDs = self.payloadIDs(of: block)
+            let transactions: [ExecutableTransaction]
             do {
-                transactions = try ValidatorRuntime.validTransactions(block.payload, height: block.height, chainID: genesis.chainID,
+                transactions = try ValidatorRuntime.validTransactions(block.payload, ids: payloadIDs, height: block.height, chainID: genesis.chainID,
                                                                       store: store, mempool: mempool)
             } catch {
                 halted = NodeHalt("cannot read the transaction index at height \(block.height): \(error)")
                 return
             }
-            let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions))
-            let ids = transactions.map(\.id)
-            let records = zip(ids, result.receipts).map { ReceiptRecord(id: $0, height: block.height, receipt: $1) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
+            let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions.map(\.transaction)))
             do {
                 try store.commit(
                     block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes),
-                    transactions: try zip(ids, records).enumerated().map { i, pair in
-                        StoredTransaction(id: pair.0, height: block.height, index: i, receipt: [UInt8](try encoder.encode(pair.1)))
+                    transactions: zip(transactions, result.receipts).enumerated().map { i, pair in
+                        StoredTransaction(id: pair.0.id, height: block.height, index: i, receipt: StoredReceipt(pair.1).canonicalBytes)
                     },
                     history: result.events.enumerated().map { sequence, event in
                         HistoryEntry(address: event.address, height: block.height, sequence: sequence,
                                      kind: event.kind.rawValue, bytes: event.canonicalBytes,
-                                     txId: event.txIndex.flatMap { Int($0) < ids.count ? ids[Int($0)] : nil })
+                                     txId: event.txIndex.flatMap { Int($0) < transactions.count ? transactions[Int($0)].id : nil })
                     })
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
@@ -556,11 +540,14 @@ public actor ValidatorRuntime {
             metrics.skippedTransactions.increment(by: block.payload.count - transactions.count)
             rootsByHeight[block.height] = result.stateRoot
             if block.height > 1_000 { rootsByHeight[block.height - 1_000] = nil }
-            let allIDs = block.payload.map { Blake2b.hash256($0) }
-            mempool.removeCommitted(allIDs)
+            mempool.removeCommitted(payloadIDs)
             committedRound = max(committedRound, block.round)
-            for (id, record) in zip(ids, records) {
-                for waiter in commitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record) }
+            if !commitWaiters.isEmpty {
+                for (tx, receipt) in zip(transactions, result.receipts) {
+                    guard let waiters = commitWaiters.removeValue(forKey: tx.id) else { continue }
+                    let record = ReceiptRecord(id: tx.id, height: block.height, receipt: receipt)
+                    for waiter in waiters { waiter.resume(returning: record) }
+                }
             }
             perform(replica.handle(.blockExecuted(height: block.height, blockID: block.id, stateRoot: result.stateRoot),
                                    now: ValidatorRuntime.clock()))
@@ -575,41 +562,58 @@ public actor ValidatorRuntime {
         }
     }
 
+    /// A payload transaction the ledger executes, with its id.
+    typealias ExecutableTransaction = (id: Hash256, transaction: SignedTransaction)
+
+    /// The ids of `block`'s payload: those computed when its proposal arrived, else hashed now.
+    private func payloadIDs(of block: Block) -> [Hash256] {
+        if let noted = uncommitted[block.id]?.transactions, noted.count == block.payload.count { return noted }
+        return block.payload.map { Blake2b.hash256($0) }
+    }
+
     /// The payload's transactions that the ledger executes, in payload order:
     /// those that decode, are for this chain, carry a valid signature, and were
     /// not committed at an earlier height (a leader that is still catching up can
     /// propose a transaction the chain already holds; it is skipped, not
     /// executed twice). Every honest node computes the same list, since all hold
-    /// the same committed history below `height`. A signature already checked at
-    /// admission (still pending in the mempool: same bytes, same id) is not
-    /// checked again.
-    static func validTransactions(_ payload: [[UInt8]], height: UInt64, chainID: String,
-                                  store: NodeStore, mempool: Mempool?) throws(StorageError) -> [SignedTransaction] {
-        try validTransactions(payload, chainID: chainID, mempool: mempool) { id throws(StorageError) in
-            if let earlier = try store.transaction(id: id), earlier.height < height { return true }
-            return false
-        }
+    /// the same committed history below `height`. `ids[i]` is the id of `payload[i]`.
+    /// The store is asked once for the whole payload.
+    static func validTransactions(_ payload: [[UInt8]], ids: [Hash256], height: UInt64, chainID: String,
+                                  store: NodeStore, mempool: Mempool?) throws(StorageError) -> [ExecutableTransaction] {
+        let heights = try store.committedHeights(of: ids)
+        return validTransactions(payload, ids: ids, chainID: chainID, mempool: mempool,
+                                 committedEarlier: heights.map { $0.map { $0 < height } ?? false })
     }
 
-    /// `validTransactions` with the "committed at an earlier height" test given as a function,
-    /// for a replay that keeps its own record of what it committed.
-    static func validTransactions(_ payload: [[UInt8]], chainID: String, mempool: Mempool?,
-                                  committedEarlier: (Hash256) throws(StorageError) -> Bool) throws(StorageError) -> [SignedTransaction] {
-        var out: [SignedTransaction] = []
+    /// `validTransactions` with the "committed at an earlier height" answer given per payload entry,
+    /// for a replay that keeps its own record of what it committed. A transaction still pending in
+    /// the mempool (same bytes, same id) was decoded, checked for this chain and verified at
+    /// admission: it is taken from there, not decoded and verified again.
+    static func validTransactions(_ payload: [[UInt8]], ids: [Hash256], chainID: String, mempool: Mempool?,
+                                  committedEarlier: [Bool]) -> [ExecutableTransaction] {
+        precondition(ids.count == payload.count && committedEarlier.count == payload.count, "one id and one answer per payload entry")
+        let pending = mempool?.pending(ids)
+        var out: [ExecutableTransaction] = []
         out.reserveCapacity(payload.count)
-        var seen: Set<Hash256> = []
-        for bytes in payload {
-            guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID else { continue }
-            let id = Blake2b.hash256(bytes)
-            guard seen.insert(id).inserted else { continue }
-            if try committedEarlier(id) { continue }
-            if mempool?.contains(id) == true || tx.hasValidSignature { out.append(tx) }
+        var seen = Set<Hash256>(minimumCapacity: payload.count)
+        for (i, bytes) in payload.enumerated() {
+            if let admitted = pending?[i] {
+                guard seen.insert(ids[i]).inserted, !committedEarlier[i] else { continue }
+                out.append((ids[i], admitted.transaction))
+                continue
+            }
+            guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID,
+                  seen.insert(ids[i]).inserted, !committedEarlier[i], tx.hasValidSignature else { continue }
+            out.append((ids[i], tx))
         }
         return out
     }
 
-    func decodeReceipt(_ bytes: [UInt8]) -> ReceiptRecord? {
-        try? JSONDecoder().decode(ReceiptRecord.self, from: Data(bytes))
+    /// The API receipt of a stored transaction row.
+    func decodeReceipt(_ row: StoredTransaction) throws(StorageError) -> ReceiptRecord {
+        do { return try ReceiptRecord(stored: row) } catch {
+            throw .database(path: store.databasePath, reason: "receipt of 0x\(row.id.hex) at height \(row.height): \(error)")
+        }
     }
 
     private func scheduleGossip() {
@@ -656,7 +660,7 @@ public actor ValidatorRuntime {
 
     /// A stored receipt.
     public func receipt(_ id: Hash256) throws -> ReceiptRecord? {
-        try store.transaction(id: id).flatMap { decodeReceipt($0.receipt) }
+        try store.transaction(id: id).map { row throws(StorageError) in try decodeReceipt(row) }
     }
 
     /// A stored block.
@@ -743,13 +747,14 @@ extension ValidatorRuntime {
     }
 
     /// The receipts of the transactions the block at `height` executed, in block order
-    /// (a payload entry that was skipped, such as a duplicate, has none).
+    /// (a payload entry that was skipped, such as a duplicate, has none). One read for all.
     public func blockReceipts(at height: UInt64) throws -> [ReceiptRecord]? {
         guard let stored = try store.block(at: height) else { return nil }
         let block = try Proposal(canonicalBytes: stored.bytes).block
-        return try block.payload.compactMap { bytes -> ReceiptRecord? in
-            guard let tx = try store.transaction(id: Blake2b.hash256(bytes)), tx.height == height else { return nil }
-            return decodeReceipt(tx.receipt)
+        var seen = Set<Hash256>(minimumCapacity: block.payload.count)
+        return try store.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row throws -> ReceiptRecord? in
+            guard let row, row.height == height, seen.insert(row.id).inserted else { return nil }
+            return try decodeReceipt(row)
         }
     }
 }

@@ -12,9 +12,12 @@ public enum StorageError: Error, CustomStringConvertible {
     case database(path: String, reason: String)
     case snapshotFile(path: String, reason: String)
     case outOfOrder(expected: UInt64, got: UInt64)
+    /// The store was written in a format this build cannot read (or by a newer build).
+    case unsupportedFormat(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case .unsupportedFormat(let path, let reason): return "database \(path): \(reason)"
         case .database(let path, let reason): return "database \(path): \(reason)"
         case .snapshotFile(let path, let reason): return "snapshot \(path): \(reason)"
         case .outOfOrder(let expected, let got): return "block height \(got) stored out of order: expected \(expected)"
@@ -129,6 +132,11 @@ public final class NodeStore: Sendable {
 
     /// Opens (creating if needed) the store in `directory`. `readOnly`: opens an existing
     /// store without writing to it (a verifier reading the log of a node that may be running).
+    ///
+    /// Throws `unsupportedFormat` for a store this build cannot read: one written by a newer
+    /// build, one whose receipts are in the JSON form of builds before the binary receipt format
+    /// (it must be re-created: its receipts would be unreadable), or, read-only, one that has not
+    /// been brought to this build's format yet.
     public init(directory: String, snapshotsKept: Int = 2, readOnly: Bool = false) throws(StorageError) {
         let dbPath = (directory as NSString).appendingPathComponent("ballast.sqlite")
         databasePath = dbPath
@@ -136,31 +144,69 @@ public final class NodeStore: Sendable {
         self.snapshotsKept = max(1, snapshotsKept)
         if readOnly {
             guard FileManager.default.fileExists(atPath: dbPath) else { throw .database(path: dbPath, reason: "no such store") }
-            do {
-                var config = Configuration()
-                config.readonly = true
-                config.busyMode = .timeout(5)
-                pool = try DatabasePool(path: dbPath, configuration: config)
-            } catch {
-                throw .database(path: dbPath, reason: "\(error)")
-            }
-            return
         }
-        do {
-            try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true)
-            var config = Configuration()
-            config.prepareDatabase { db in
-                // FULL: a commit is on disk (WAL synced) before it returns.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            // FULL: a commit is on disk (WAL synced) before it returns.
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // Pages of the database file are read through a memory map rather than a pread per page
+            // (address space only; the kernel's page cache holds the data either way).
+            try db.execute(sql: "PRAGMA mmap_size = \(NodeStore.mmapBytes)")
+            // The writer keeps the tables' inner pages and recent leaves in its own cache (readers'
+            // caches are dropped whenever the writer commits, so a big one would only cost memory),
+            // and checkpoints the WAL into the database file every `checkpointPages`.
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA cache_size = -\(NodeStore.writerCacheKiB)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
             }
-            config.busyMode = .timeout(5)
+        }
+        let migrator = NodeStore.migrator
+        do {
+            if !readOnly { try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true) }
             pool = try DatabasePool(path: dbPath, configuration: config)
-            try NodeStore.migrator.migrate(pool)
+            try pool.read { db in
+                if try migrator.hasBeenSuperseded(db) {
+                    let unknown = try migrator.appliedIdentifiers(db).subtracting(NodeStore.formatMigrations).sorted()
+                    throw StorageError.unsupportedFormat(path: dbPath, reason: "written by a newer ballast (store format steps \(unknown) are unknown to this build, which reads format \(NodeStore.format))")
+                }
+                let applied = try migrator.appliedIdentifiers(db)
+                if !applied.contains(NodeStore.binaryReceipts), try db.tableExists("tx"),
+                   let receipts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tx"), receipts > 0 {
+                    throw StorageError.unsupportedFormat(path: dbPath, reason: """
+                        store format \(applied.count) (\(receipts) transaction receipts stored as JSON by an older ballast); \
+                        this build reads format \(NodeStore.format) only (binary receipts). Move the data directory aside and \
+                        start the node with an empty one: it fetches the chain from its peers (docs/operations.md, "Store format")
+                        """)
+                }
+                if readOnly, try !migrator.hasCompletedMigrations(db) {
+                    throw StorageError.unsupportedFormat(path: dbPath, reason: "not in store format \(NodeStore.format) yet (open it with `ballast node start` of this build first)")
+                }
+            }
+            if !readOnly { try migrator.migrate(pool) }
+        } catch let error as StorageError {
+            throw error
         } catch {
             throw .database(path: dbPath, reason: "\(error)")
         }
     }
 
+    /// The store format this build reads and writes: the number of format steps (migrations).
+    /// 3: voted blocks kept until committed; 4: receipts in the node's compact binary form (JSON before).
+    public static let format = 4
+    static let mmapBytes = 1 << 30
+    static let writerCacheKiB = 64 * 1024
+    /// WAL pages between checkpoints (SQLite's default is 1,000, which a block of a thousand
+    /// transactions fills on its own): the tables' hot pages, rewritten by every block, are copied
+    /// to the database file once per checkpoint rather than once per block.
+    static let checkpointPages = 16_000
+
+    private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "voted blocks", "binary receipts"]
+
+    private static let binaryReceipts = "binary receipts"
+
+    /// The format steps.
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -209,6 +255,11 @@ public final class NodeStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration(NodeStore.binaryReceipts) { _ in
+            // A marker: from this step on the receipt column holds the node's binary form (JSON
+            // before). The store knows neither encoding, so `init` refuses, before any step runs, a
+            // store that lacks this step and already holds receipts.
+        }
         return migrator
     }
 
@@ -230,47 +281,47 @@ public final class NodeStore: Sendable {
     /// entries it produced, atomically. Heights must follow on from the last one.
     public func commit(block: StoredBlock, transactions: [StoredTransaction], history: [HistoryEntry]) throws(StorageError) {
         try write { db in
-            let last = try UInt64.fetchOne(db, sql: "SELECT MAX(height) FROM block")
+            let last = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM block"))
             let expected = last.map { $0 + 1 } ?? block.height
             guard block.height == expected else { throw StorageError.outOfOrder(expected: expected, got: block.height) }
-            try db.execute(sql: "INSERT INTO block (height, hash, state_root, bytes) VALUES (?, ?, ?, ?)",
-                           arguments: [Int64(block.height), Data(block.hash.bytes), Data(block.stateRoot.bytes), Data(block.bytes)])
+            try db.cachedStatement(sql: "INSERT INTO block (height, hash, state_root, bytes) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [Int64(block.height), Data(block.hash.bytes), Data(block.stateRoot.bytes), Data(block.bytes)])
+            // A transaction commits once; a second row would be a bug upstream, so it fails the block.
+            let insertTx = try db.cachedStatement(sql: "INSERT INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)")
             for tx in transactions {
-                // A transaction commits once; a second row would be a bug upstream, so it fails the block.
-                try db.execute(sql: "INSERT INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)",
-                               arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
+                try insertTx.execute(arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
             }
+            let insertHistory = try db.cachedStatement(sql: "INSERT INTO history (address, height, sequence, kind, bytes, tx_id) VALUES (?, ?, ?, ?, ?, ?)")
             for entry in history {
-                try db.execute(sql: "INSERT INTO history (address, height, sequence, kind, bytes, tx_id) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind), Data(entry.bytes),
-                                           entry.txId.map { Data($0.bytes) }])
+                try insertHistory.execute(arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind),
+                                                      Data(entry.bytes), entry.txId.map { Data($0.bytes) }])
             }
         }
     }
 
     /// The highest stored height, or nil when no block is stored.
     public func latestHeight() throws(StorageError) -> UInt64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM block").map(UInt64.init) }
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM block")).map(UInt64.init) }
     }
 
     /// The block at `height`.
     public func block(at height: UInt64) throws(StorageError) -> StoredBlock? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM block WHERE height = ?", arguments: [Int64(height)]).flatMap(NodeStore.block)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM block WHERE height = ?"), arguments: [Int64(height)]).flatMap(NodeStore.block)
         }
     }
 
     /// The block whose hash is `hash`.
     public func block(hash: Hash256) throws(StorageError) -> StoredBlock? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM block WHERE hash = ?", arguments: [Data(hash.bytes)]).flatMap(NodeStore.block)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM block WHERE hash = ?"), arguments: [Data(hash.bytes)]).flatMap(NodeStore.block)
         }
     }
 
     /// Blocks from `height` upward, at most `limit`, in height order (for sync and replay).
     public func blocks(from height: UInt64, limit: Int) throws(StorageError) -> [StoredBlock] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM block WHERE height >= ? ORDER BY height LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM block WHERE height >= ? ORDER BY height LIMIT ?"),
                              arguments: [Int64(height), limit]).compactMap(NodeStore.block)
         }
     }
@@ -286,10 +337,40 @@ public final class NodeStore: Sendable {
 
     /// Where the transaction `id` was committed, with its receipt.
     public func transaction(id: Hash256) throws(StorageError) -> StoredTransaction? {
+        try transactions(ids: [id])[0]
+    }
+
+    /// Where each of `ids` was committed, with its receipt (nil for one never committed), in the
+    /// order of `ids`: one read however many there are.
+    public func transactions(ids: [Hash256]) throws(StorageError) -> [StoredTransaction?] {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tx WHERE id = ?", arguments: [Data(id.bytes)]) else { return nil }
-            let height: Int64 = row["height"], receipt: Data = row["receipt"]
-            return StoredTransaction(id: id, height: UInt64(height), index: row["position"], receipt: [UInt8](receipt))
+            let statement = try db.cachedStatement(sql: "SELECT height, position, receipt FROM tx WHERE id = ?")
+            return try ids.map { id in
+                guard let row = try Row.fetchOne(statement, arguments: [Data(id.bytes)]) else { return nil }
+                let height: Int64 = row[0], receipt: Data = row[2]
+                return StoredTransaction(id: id, height: UInt64(height), index: row[1], receipt: [UInt8](receipt))
+            }
+        }
+    }
+
+    /// The height at which each of `ids` was committed (nil for one never committed), in the order
+    /// of `ids`. One read on the writer's connection, whose page cache the commits keep warm: the
+    /// node asks this for every payload on its commit path.
+    public func committedHeights(of ids: [Hash256]) throws(StorageError) -> [UInt64?] {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var heights: [UInt64?] = []
+                heights.reserveCapacity(ids.count)
+                // One read transaction for all of them, not one per statement.
+                try db.inTransaction(.deferred) {
+                    let statement = try db.cachedStatement(sql: "SELECT height FROM tx WHERE id = ?")
+                    for id in ids { heights.append(try Int64.fetchOne(statement, arguments: [Data(id.bytes)]).map(UInt64.init)) }
+                    return .commit
+                }
+                return heights
+            }
+        } catch {
+            throw .database(path: databasePath, reason: "\(error)")
         }
     }
 
@@ -299,12 +380,12 @@ public final class NodeStore: Sendable {
         try read { db in
             let rows: [Row]
             if let cursor {
-                rows = try Row.fetchAll(db, sql: """
+                rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT * FROM history WHERE address = ? AND (height < ? OR (height = ? AND sequence < ?))
                     ORDER BY height DESC, sequence DESC LIMIT ?
-                    """, arguments: [Data(address.bytes), Int64(cursor.height), Int64(cursor.height), cursor.sequence, limit])
+                    """), arguments: [Data(address.bytes), Int64(cursor.height), Int64(cursor.height), cursor.sequence, limit])
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM history WHERE address = ? ORDER BY height DESC, sequence DESC LIMIT ?",
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM history WHERE address = ? ORDER BY height DESC, sequence DESC LIMIT ?"),
                                         arguments: [Data(address.bytes), limit])
             }
             return rows.map { row in
@@ -323,12 +404,12 @@ public final class NodeStore: Sendable {
     /// disk: call it before any vote or timeout leaves the process.
     public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0) throws(StorageError) {
         try write { db in
-            try db.execute(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes",
-                           arguments: [Data(bytes)])
+            try db.cachedStatement(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes")
+                .execute(arguments: [Data(bytes)])
             if let votedBlock {
-                try db.execute(sql: "INSERT OR IGNORE INTO voted_block (id, round, bytes) VALUES (?, ?, ?)",
-                               arguments: [Data(votedBlock.id.bytes), Int64(votedBlock.round), Data(votedBlock.bytes)])
-                try db.execute(sql: "DELETE FROM voted_block WHERE round <= ?", arguments: [Int64(committedRound)])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO voted_block (id, round, bytes) VALUES (?, ?, ?)")
+                    .execute(arguments: [Data(votedBlock.id.bytes), Int64(votedBlock.round), Data(votedBlock.bytes)])
+                try db.cachedStatement(sql: "DELETE FROM voted_block WHERE round <= ?").execute(arguments: [Int64(committedRound)])
             }
         }
     }

@@ -1,5 +1,6 @@
 import BallastCrypto
 import Foundation
+import GRDB
 import Storage
 import TestSupport
 import Testing
@@ -131,5 +132,67 @@ import Testing
         try Data([9, 9]).write(to: URL(fileURLWithPath: (store.snapshotDirectory as NSString).appendingPathComponent("00000000000000002000.snapshot")))
         try Data([9]).write(to: URL(fileURLWithPath: (store.snapshotDirectory as NSString).appendingPathComponent("00000000000000003000.snapshot.tmp")))
         #expect(try NodeStore(directory: dir).latestSnapshot() == kept)
+    }
+
+    @Test func transactionsAndCommittedHeightsAnswerInTheOrderAsked() throws {
+        let store = try NodeStore(directory: freshDirectory())
+        var g = SplitMix64(seed: 4)
+        let ids = (0..<4).map { Blake2b.hash256([UInt8($0)]) }
+        try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: ids[2], height: 1, index: 0, receipt: [7])], history: [])
+        try store.commit(block: block(2, &g), transactions: [StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8]),
+                                                             StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9])], history: [])
+        #expect(try store.committedHeights(of: ids + [ids[2]]) == [2, nil, 1, 2, 1])
+        #expect(try store.committedHeights(of: []) == [])
+        let rows = try store.transactions(ids: [ids[3], ids[1], ids[0]])
+        #expect(rows == [StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9]), nil,
+                         StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8])])
+    }
+
+    /// A store whose receipts are in the JSON form of formats 2 and 3 is refused with its format
+    /// named; an older store without receipts is brought to format 4; a newer store is refused.
+    @Test func aStoreInAnotherFormatIsRefused() throws {
+        func rewind(_ dir: String, _ sql: String) throws {
+            let queue = try DatabaseQueue(path: dir + "/ballast.sqlite")
+            try queue.write { try $0.execute(sql: sql) }
+            try queue.close()
+        }
+        func reason(_ body: () throws -> Void) -> String? {
+            do { try body() } catch StorageError.unsupportedFormat(_, let reason) { return reason } catch { return "other: \(error)" }
+            return nil
+        }
+        let toFormat3 = "DELETE FROM grdb_migrations WHERE identifier = 'binary receipts'"
+        let toFormat2 = "DELETE FROM grdb_migrations WHERE identifier IN ('voted blocks', 'binary receipts'); DROP TABLE voted_block"
+        var g = SplitMix64(seed: 5)
+        for (rewindSQL, format) in [(toFormat3, 3), (toFormat2, 2)] {
+            let withReceipts = freshDirectory()
+            do {
+                let store = try NodeStore(directory: withReceipts)
+                try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: Blake2b.hash256([1]), height: 1, index: 0,
+                                                                                        receipt: Array(#"{"ok":true}"#.utf8))], history: [])
+            }
+            try rewind(withReceipts, rewindSQL)
+            let old = reason { _ = try NodeStore(directory: withReceipts) }
+            #expect(old?.hasPrefix("store format \(format) (1 transaction receipts stored as JSON by an older ballast); this build reads format 4") == true,
+                    "\(old ?? "accepted")")
+            // Refused without a change: the same answer again.
+            #expect(reason { _ = try NodeStore(directory: withReceipts) } == old)
+            #expect(reason { _ = try NodeStore(directory: withReceipts, readOnly: true) } == old)
+        }
+
+        let empty = freshDirectory()
+        _ = try NodeStore(directory: empty)
+        try rewind(empty, toFormat2)
+        #expect(try NodeStore(directory: empty).latestHeight() == nil)
+        #expect(try NodeStore(directory: empty, readOnly: true).latestHeight() == nil)
+        #expect(try NodeStore(directory: empty).votedBlocks() == [])
+        try rewind(empty, toFormat3)
+        #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) }
+                == "not in store format 4 yet (open it with `ballast node start` of this build first)")
+        #expect(try NodeStore(directory: empty).latestHeight() == nil)
+
+        try rewind(empty, "INSERT INTO grdb_migrations (identifier) VALUES ('v5: from the future')")
+        let newer = "written by a newer ballast (store format steps [\"v5: from the future\"] are unknown to this build, which reads format 4)"
+        #expect(reason { _ = try NodeStore(directory: empty) } == newer)
+        #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) } == newer)
     }
 }
