@@ -35,7 +35,7 @@ extension Ledger {
     /// transaction fails.
     mutating func modifyAccount(_ address: Address, _ body: (inout Account) throws(LedgerError) -> Void) throws(LedgerError) {
         touch(.account(address))
-        try body(&accounts[address, default: Account()])
+        try accounts.modify(slot: accounts.slotCreating(address), body)
     }
 
     // MARK: Pool share movements (the only code that changes shares and cash)
@@ -66,7 +66,7 @@ extension Ledger {
         touch(.pool(asset))
         var pool = pools[Int(asset)]
         if voluntary && pool.cash < amount { throw .insufficientLiquidity(asset: asset, available: max(0, pool.cash)) }
-        let h0 = account(address).holding(asset)
+        let h0 = holding(address, asset)
         let supplied = try amounts(h0).supplied
         guard supplied >= amount else { throw .insufficientBalance(asset: asset, available: supplied, needed: amount) }
         let burn = amount == supplied ? h0.supplyShares
@@ -113,7 +113,7 @@ extension Ledger {
         guard let total = try? pool.totalBorrowed(), Int128(total) + wanted <= Int128(cfg.borrowCap) else {
             return .capReached(cap: "borrow", limit: cfg.borrowCap)
         }
-        guard let mine = try? pool.owed(shares: account(address).holding(asset).debtShares),
+        guard let mine = try? pool.owed(shares: holding(address, asset).debtShares),
               Int128(mine) + Int128(amount) <= Int128(cfg.userBorrowCap) else {
             return .capReached(cap: "user borrow", limit: cfg.userBorrowCap)
         }
@@ -123,7 +123,7 @@ extension Ledger {
     /// Repays up to `amount` of debt from the wallet; returns what was repaid.
     @discardableResult
     mutating func repayFromWallet(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) -> Int64 {
-        let h0 = account(address).holding(asset)
+        let h0 = holding(address, asset)
         guard amount > 0, h0.debtShares > 0, h0.wallet > 0 else { return 0 }
         touch(.pool(asset))
         var pool = pools[Int(asset)]
@@ -160,15 +160,14 @@ extension Ledger {
 
     /// Puts the idle wallet balance of `asset` to work: repay debt, then (portfolio) supply.
     mutating func settleWallet(_ address: Address, _ asset: AssetID) throws(LedgerError) {
-        let acct = account(address)
-        let h = acct.holding(asset)
+        let h = holding(address, asset)
         if h.wallet > 0 && h.debtShares > 0 { try repayFromWallet(address, asset, h.wallet) }
-        guard acct.mode == .portfolio, let cfg = config.asset(asset), cfg.borrowable else { return }
-        let idle = account(address).holding(asset).wallet
+        guard mode(address) == .portfolio, let cfg = config.asset(asset), cfg.borrowable else { return }
+        let idle = holding(address, asset).wallet
         guard idle > 0 else { return }
         let pool = pools[Int(asset)]
         let total = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
-        let mine = try amounts(account(address).holding(asset)).supplied
+        let mine = try amounts(holding(address, asset)).supplied
         let room = max(0, min(cfg.supplyCap - total, cfg.userSupplyCap - mine))
         try supplyFromWallet(address, asset, min(idle, room))
     }
@@ -176,8 +175,8 @@ extension Ledger {
     /// Takes `amount` of `asset`: wallet first, then supply, then a borrow as `policy` allows.
     mutating func debit(_ address: Address, _ asset: AssetID, _ amount: Int64, policy: BorrowPolicy) throws(LedgerError) {
         guard amount > 0 else { return }
-        let acct = account(address)
-        let h = acct.holding(asset)
+        let h = holding(address, asset)
+        let accountMode = mode(address)
         var missing = amount - min(amount, h.wallet)
         if missing > 0 {
             let supplied = try amounts(h).supplied
@@ -190,7 +189,7 @@ extension Ledger {
             case .never:
                 throw .insufficientBalance(asset: asset, available: amount - missing, needed: amount)
             case .voluntary:
-                guard acct.mode == .portfolio else {
+                guard accountMode == .portfolio else {
                     throw .insufficientBalance(asset: asset, available: amount - missing, needed: amount)
                 }
                 try borrowToWallet(address, asset, missing, voluntary: true)
@@ -207,12 +206,12 @@ extension Ledger {
 
     /// Nets an asset's buckets: debt is repaid from supply and wallet as far as they go.
     mutating func netDebt(_ address: Address, _ asset: AssetID) throws(LedgerError) {
-        let h = account(address).holding(asset)
+        let h = holding(address, asset)
         guard h.debtShares > 0 else { return }
         let (supplied, owed) = try amounts(h)
         // Withdrawing to repay at once leaves the pool's cash where it was.
         if supplied > 0 { try withdrawToWallet(address, asset, min(supplied, owed), voluntary: false) }
-        try repayFromWallet(address, asset, account(address).holding(asset).wallet)
+        try repayFromWallet(address, asset, holding(address, asset).wallet)
     }
 
     /// Adds `amount` to the insurance fund's `asset` balance.

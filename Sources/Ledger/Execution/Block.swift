@@ -100,15 +100,16 @@ extension Ledger {
                            backstopTakeovers: takeovers, fundingSettled: settled, events: events)
     }
 
-    /// The accounts among `keys` (part of the dirty list), unique, in the order first listed,
-    /// re-indexed by exposure.
-    mutating func reindexTouchedAccounts(_ keys: ArraySlice<StateKey>) -> [Address] {
-        var seen = Set<Address>()
-        var unique: [Address] = []
+    /// The slots of the accounts among `keys` (part of the dirty list), unique, in the order
+    /// first listed, re-indexed by exposure.
+    mutating func reindexTouchedAccounts(_ keys: ArraySlice<StateKey>) -> [Int] {
+        let mark = exposure.nextMark(slotCount: accounts.slotCount)
+        var unique: [Int] = []
         for key in keys {
-            if case .account(let a) = key, seen.insert(a).inserted {
-                unique.append(a)
-                reindex(a)
+            if case .account(let a) = key, let s = accounts.slot(a), exposure.seen[s] != mark {
+                exposure.seen[s] = mark
+                unique.append(s)
+                reindex(slot: s)
             }
         }
         return unique
@@ -128,12 +129,13 @@ extension Ledger {
     mutating func execute(_ tx: Transaction, index: Int) -> Receipt {
         var receipt = Receipt(index: index)
         let sender = tx.sender
-        if let error = account(sender).nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
+        let slot = accounts.slotCreating(sender)
+        if let error = accounts[slot: slot].nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
             receipt.error = error
             return receipt
         }
         touch(.account(sender))
-        accounts[sender, default: Account()].nonces.insert(tx.nonce)
+        accounts.modify(slot: slot) { $0.nonces.insert(tx.nonce) }
 
         beginTransaction()
         eventTxIndex = UInt32(truncatingIfNeeded: index)
@@ -198,7 +200,7 @@ extension Ledger {
 
     /// The lending event of `amount` of `asset`, with the account's pool position afterwards.
     func lendingEvent(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) -> LendingEvent {
-        let (supplied, owed) = try amounts(account(address).holding(asset))
+        let (supplied, owed) = try amounts(holding(address, asset))
         return LendingEvent(asset: asset, amount: amount, suppliedAfter: supplied, owedAfter: owed)
     }
 
@@ -206,7 +208,7 @@ extension Ledger {
         let cfg = try knownAsset(asset)
         guard amount > 0 else { throw .amountNotPositive(amount) }
         guard cfg.borrowable else { throw .notBorrowable(asset) }
-        let h = account(sender).holding(asset)
+        let h = holding(sender, asset)
         if h.wallet < amount { throw .insufficientBalance(asset: asset, available: h.wallet, needed: amount) }
         // Supplying repays debt first.
         let repaid = try repayFromWallet(sender, asset, amount)
@@ -214,7 +216,7 @@ extension Ledger {
         let pool = pools[Int(asset)]
         let total = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
         if total > cfg.supplyCap - rest { throw .capReached(cap: "supply", limit: cfg.supplyCap) }
-        let mine = try amounts(account(sender).holding(asset)).supplied
+        let mine = try amounts(holding(sender, asset)).supplied
         if mine > cfg.userSupplyCap - rest { throw .capReached(cap: "user supply", limit: cfg.userSupplyCap) }
         try supplyFromWallet(sender, asset, rest)
         emit(sender, .supply(try lendingEvent(sender, asset, amount)))
@@ -233,10 +235,10 @@ extension Ledger {
         let cfg = try knownAsset(asset)
         guard amount > 0 else { throw .amountNotPositive(amount) }
         guard cfg.borrowable else { throw .notBorrowable(asset) }
-        guard account(sender).mode == .portfolio else { throw .borrowingNeedsPortfolioMode }
+        guard mode(sender) == .portfolio else { throw .borrowingNeedsPortfolioMode }
         try refuseNewRisk()
         // A pool position is supply or debt, never both: own supply is used first.
-        let supplied = try amounts(account(sender).holding(asset)).supplied
+        let supplied = try amounts(holding(sender, asset)).supplied
         try withdrawToWallet(sender, asset, min(amount, supplied))
         try borrowToWallet(sender, asset, amount - min(amount, supplied), voluntary: true)
         try checkRisk(sender)

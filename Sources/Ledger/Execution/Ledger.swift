@@ -10,7 +10,7 @@ import BallastCrypto
 public struct Ledger: Sendable {
     public let config: LedgerConfig
     public internal(set) var global: GlobalState
-    var accounts: [Address: Account] = [:]
+    var accounts = AccountTable()
     var pools: [LendingPool]
     /// The insurance fund's balance per asset (fees, reserve sweeps, liquidation shares).
     var insurance: [Int64]
@@ -61,14 +61,35 @@ public struct Ledger: Sendable {
     // MARK: Reading
 
     /// The account at `address` (an empty standard account when it never appeared).
-    public func account(_ address: Address) -> Account { accounts[address] ?? Account() }
+    public func account(_ address: Address) -> Account {
+        guard let s = accounts.slot(address) else { return Account() }
+        return accounts[slot: s]
+    }
+
+    /// The holding of `asset` of the account at `address`, read in place (no copy of the account).
+    func holding(_ address: Address, _ asset: AssetID) -> AssetHolding {
+        guard let s = accounts.slot(address) else { return AssetHolding(asset: asset) }
+        return accounts[slot: s].holding(asset)
+    }
+
+    /// The position in `market` of the account at `address`, read in place.
+    func position(_ address: Address, _ market: MarketID) -> PerpPosition {
+        guard let s = accounts.slot(address) else { return PerpPosition(market: market) }
+        return accounts[slot: s].position(market)
+    }
+
+    /// The margin mode of the account at `address`.
+    func mode(_ address: Address) -> MarginMode {
+        guard let s = accounts.slot(address) else { return .standard }
+        return accounts[slot: s].mode
+    }
     public func pool(_ asset: AssetID) -> LendingPool? { Int(asset) < pools.count ? pools[Int(asset)] : nil }
     public func book(_ market: MarketID) -> OrderBook? { Int(market) < books.count ? books[Int(market)] : nil }
     public func marketState(_ market: MarketID) -> MarketState? { Int(market) < markets.count ? markets[Int(market)] : nil }
     public func oracle(_ asset: AssetID) -> OracleState? { Int(asset) < oracles.count ? oracles[Int(asset)] : nil }
     public var insuranceFund: [Int64] { insurance }
     /// Every account address, sorted.
-    public var addresses: [Address] { accounts.keys.sorted() }
+    public var addresses: [Address] { accounts.sortedAddresses() }
     public var accountCount: Int { accounts.count }
 
     // MARK: State root
@@ -88,7 +109,7 @@ public struct Ledger: Sendable {
             book.forEachOrder { ids.append($0.id) }
             keys += ids.sorted().map { .order(MarketID(m), $0) }
         }
-        keys += accounts.keys.sorted().map { .account($0) }
+        keys += accounts.sortedAddresses().map { .account($0) }
         return keys
     }
 
@@ -102,8 +123,8 @@ public struct Ledger: Sendable {
         case .market(let m): return markets[Int(m)].canonicalBytes
         case .order(let m, let id): return books[Int(m)].order(id: id)?.canonicalBytes
         case .account(let a):
-            guard let account = accounts[a], !account.isEmpty else { return nil }
-            return account.canonicalBytes
+            guard let s = accounts.slot(a), accounts.exists[s], !accounts[slot: s].isEmpty else { return nil }
+            return accounts[slot: s].canonicalBytes
         }
     }
 

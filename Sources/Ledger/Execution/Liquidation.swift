@@ -202,13 +202,13 @@ extension Ledger {
     /// End of block: the backstop takes over whole every account with V_liq < 2/3 MR, lowest
     /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`. Each candidate's resting
     /// orders are cancelled first and the account checked again without them (`runBackstop`).
-    mutating func runBackstop(recheck: [Address]) -> [Address] {
+    mutating func runBackstop(recheck: [Int]) -> [Address] {
         let r = config.genesis.risk
         var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
-        for address in recheck where address != r.backstopAddress {
-            let a = account(address)
-            guard !a.positions.isEmpty || a.hasDebt else { continue }
-            guard let req = try? requirement(of: a), req.maintenance > 0,
+        for s in recheck {
+            let address = accounts.addresses[s]
+            guard address != r.backstopAddress, !accounts[slot: s].positions.isEmpty || accounts[slot: s].hasDebt else { continue }
+            guard let req = try? requirement(of: accounts[slot: s]), req.maintenance > 0,
                   req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
             candidates.append((0, req.liquidationValue, req.maintenance, address))
         }

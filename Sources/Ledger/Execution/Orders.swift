@@ -91,20 +91,22 @@ extension Ledger {
             throw .priceBand(price: req.price, oracle: oracle, bandPpm: market.priceBandPpm)
         }
         if !req.reduceOnly { try refuseNewRisk() }
-        let trader = account(sender)
-        if req.timeInForce != .ioc && trader.openOrders >= config.genesis.risk.maxOpenOrders {
+        // The sender's account exists (its nonce was recorded); read it in place by slot.
+        let traderSlot = accounts.slotCreating(sender)
+        if req.timeInForce != .ioc && accounts[slot: traderSlot].openOrders >= config.genesis.risk.maxOpenOrders {
             throw .openOrderLimit(limit: config.genesis.risk.maxOpenOrders)
         }
         var maxFill = Int64.max
         if req.reduceOnly {
-            let held: Int64 = market.kind == .perp ? trader.position(req.market).size : try netBalance(trader, market.base)
+            let held: Int64 = market.kind == .perp ? accounts[slot: traderSlot].position(req.market).size
+                : try netBalance(accounts[slot: traderSlot], market.base)
             let reduces = req.side == .buy ? held < 0 : held > 0
             guard reduces else { throw .reduceOnlyWouldIncrease }
             maxFill = held.magnitude > UInt64(Int64.max) ? .max : Int64(held.magnitude)
         }
         // Evaluated only if the check after the effect fails (to see whether the order only took risk off).
-        let riskBefore = try accountRisk(trader)
-        let portfolioMode = trader.mode == .portfolio
+        let riskBefore = try accountRisk(accounts[slot: traderSlot])
+        let portfolioMode = accounts[slot: traderSlot].mode == .portfolio
 
         touch(.global)
         let id = global.nextOrderID
@@ -151,7 +153,7 @@ extension Ledger {
             throw .openInterestCap(cap: market.openInterestCap)
         }
 
-        var risk = try accountRisk(account(sender))
+        var risk = try accountRisk(accounts[slot: traderSlot])
         var after = try evaluate(risk)
         if let rest = rested {
             let fill = hypotheticalFill(market: market, side: rest.side, size: rest.size, price: rest.price, feePpm: market.takerFeePpm)
@@ -176,7 +178,7 @@ extension Ledger {
         // The taker's check after the effect: slack covers every reserve and borrowing stays
         // within LTV, unless the order only took risk off (no resting part, requirement down).
         let reqAfter = after.requirement(portfolioMode: portfolioMode)
-        let reserved = account(sender).reservedMargin
+        let reserved = accounts[slot: traderSlot].reservedMargin
         let passes = reqAfter.slack >= reserved && (!portfolioMode || after.withinBorrowCapacity)
         if !passes {
             let before = try evaluate(riskBefore)
@@ -298,8 +300,8 @@ extension Ledger {
             try credit(seller, 0, down)
             try payInsurance(0, up - down)
         case .perp:
-            buyerStart = account(buyer).position(market).size
-            sellerStart = account(seller).position(market).size
+            buyerStart = position(buyer, market).size
+            sellerStart = position(seller, market).size
             buyerPnl = try changePosition(buyer, market: market, delta: fill.size, quote: down)
             sellerPnl = try changePosition(seller, market: market, delta: -fill.size, quote: down)
         }
@@ -334,7 +336,7 @@ extension Ledger {
     @discardableResult
     mutating func changePosition(_ address: Address, market: MarketID, delta: Int64, quote: Int64) throws(LedgerError) -> Int64 {
         guard delta != 0 else { return 0 }
-        var p = account(address).position(market)
+        var p = position(address, market)
         let sign: Int64 = delta > 0 ? 1 : -1
         let closing = p.size != 0 && (p.size > 0) != (delta > 0)
         let closed = closing ? min(delta.magnitude, p.size.magnitude) : 0
