@@ -31,11 +31,36 @@ extension Ledger {
         return try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(s).checkedSubtracting(o) }
     }
 
-    /// Changes the account in place (no copy of its arrays); the journal restores it if the
-    /// transaction fails.
+    /// Changes the account in place, journaling it whole (rare paths: takeovers, mode); the
+    /// journal restores it if the transaction fails.
     mutating func modifyAccount(_ address: Address, _ body: (inout Account) throws(LedgerError) -> Void) throws(LedgerError) {
         touch(.account(address))
         try accounts.modify(slot: accounts.slotCreating(address), body)
+    }
+
+    /// Changes one holding of the account at `address` in place, journaling only that holding.
+    mutating func modifyHolding(_ address: Address, _ asset: AssetID,
+                                _ body: (inout AssetHolding) throws(LedgerError) -> Void) throws(LedgerError) {
+        let s = touch(address, .holding(asset))
+        var h = accounts.values[s].holding(asset)
+        try body(&h)
+        accounts.modify(slot: s) { $0.setHolding(h) }
+    }
+
+    /// Replaces the position of the account at `address` in `position.market`, journaling only it.
+    mutating func setPosition(_ address: Address, _ position: PerpPosition) {
+        let s = touch(address, .position(position.market))
+        accounts.modify(slot: s) { $0.setPosition(position) }
+    }
+
+    /// Changes the scalar fields (mode, volume, order count, reserve) of the account at
+    /// `address` in place, journaling only them.
+    mutating func modifyScalars(_ address: Address,
+                                _ body: (inout AccountScalars) throws(LedgerError) -> Void) throws(LedgerError) {
+        let s = touch(address, .scalars)
+        var v = accounts.values[s].scalars
+        try body(&v)
+        accounts.modify(slot: s) { $0.scalars = v }
     }
 
     // MARK: Pool share movements (the only code that changes shares and cash)
@@ -46,12 +71,10 @@ extension Ledger {
         touch(.pool(asset))
         var pool = pools[Int(asset)]
         let shares = try ck { () throws(LedgerMathError) in try pool.supplySharesFor(amount, rounding: .down) }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             guard h.wallet >= amount else { throw .insufficientBalance(asset: asset, available: h.wallet, needed: amount) }
             h.wallet -= amount
             h.supplyShares = try ck { () throws(LedgerMathError) in try h.supplyShares.checkedAdding(shares) }
-            a.setHolding(h)
         }
         pool.supplyShares = try ck { () throws(LedgerMathError) in try pool.supplyShares.checkedAdding(shares) }
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedAdding(amount) }
@@ -71,11 +94,9 @@ extension Ledger {
         guard supplied >= amount else { throw .insufficientBalance(asset: asset, available: supplied, needed: amount) }
         let burn = amount == supplied ? h0.supplyShares
             : min(h0.supplyShares, try ck { () throws(LedgerMathError) in try pool.supplySharesFor(amount, rounding: .up) })
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.supplyShares -= burn
             h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
-            a.setHolding(h)
         }
         pool.supplyShares -= burn
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
@@ -91,11 +112,9 @@ extension Ledger {
         var pool = pools[Int(asset)]
         let shares = try ck { () throws(LedgerMathError) in try pool.debtSharesFor(amount, rounding: .up) }
         if voluntary, let refusal = borrowRefusal(address, asset, amount, alsoPlanned: 0) { throw refusal }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.debtShares = try ck { () throws(LedgerMathError) in try h.debtShares.checkedAdding(shares) }
             h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
-            a.setHolding(h)
         }
         pool.debtShares = try ck { () throws(LedgerMathError) in try pool.debtShares.checkedAdding(shares) }
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
@@ -132,11 +151,9 @@ extension Ledger {
         // Paying everything owed clears every share; otherwise burn shares rounded down.
         let burn = pay == owed ? h0.debtShares
             : min(h0.debtShares, try ck { () throws(LedgerMathError) in try pool.debtSharesFor(pay, rounding: .down) })
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.debtShares -= burn
             h.wallet -= pay
-            a.setHolding(h)
         }
         pool.debtShares -= burn
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedAdding(pay) }
@@ -150,10 +167,8 @@ extension Ledger {
     /// (as far as the caps allow); a standard account keeps it in the wallet.
     mutating func credit(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
         guard amount > 0 else { return }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
-            a.setHolding(h)
         }
         try settleWallet(address, asset)
     }
@@ -197,10 +212,8 @@ extension Ledger {
                 try borrowToWallet(address, asset, missing, voluntary: false)
             }
         }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.wallet -= amount
-            a.setHolding(h)
         }
     }
 

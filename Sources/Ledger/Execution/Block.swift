@@ -81,7 +81,10 @@ extension Ledger {
         var groups: [[Int]] = [[], [], [], []]
         for (i, tx) in block.transactions.enumerated() { groups[Ledger.group(of: tx.transaction.action)].append(i) }
         for (g, indices) in groups.enumerated() {
-            for i in indices { receipts[i] = execute(block.transactions[i].transaction, index: i) }
+            // Through the buffer, so the transaction is read in place rather than copied out.
+            block.transactions.withUnsafeBufferPointer { txs in
+                for i in indices { receipts[i] = execute(txs[i].transaction, index: i) }
+            }
             if g == 0 { updateOraclePrices() }
         }
 
@@ -115,6 +118,17 @@ extension Ledger {
         return unique
     }
 
+    /// The address of the signer `key` (BLAKE2b of the key, which would cost more than many a
+    /// transaction's action), remembered in `senderCache`.
+    mutating func senderAddress(_ key: PublicKey) -> Address {
+        if let address = senderCache[key] { return address }
+        let address = key.address
+        // A cache of a pure function: emptying it changes no result, and bounds its memory.
+        if senderCache.count >= Ledger.senderCacheLimit { senderCache.removeAll(keepingCapacity: true) }
+        senderCache[key] = address
+        return address
+    }
+
     /// 0 oracle, 1 other non-order actions, 2 cancels, 3 orders.
     static func group(of action: Action) -> Int {
         switch action {
@@ -128,9 +142,9 @@ extension Ledger {
     /// Checks and consumes the nonce, then runs the action; a failed action is rolled back.
     mutating func execute(_ tx: Transaction, index: Int) -> Receipt {
         var receipt = Receipt(index: index)
-        let sender = tx.sender
+        let sender = senderAddress(tx.signer)
         let slot = accounts.slotCreating(sender)
-        if let error = accounts[slot: slot].nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
+        if let error = accounts.values[slot].nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
             receipt.error = error
             return receipt
         }

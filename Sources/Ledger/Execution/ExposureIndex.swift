@@ -86,7 +86,7 @@ extension Ledger {
         if exposure.assetsOf.count <= s {
             exposure.assetsOf.append(contentsOf: repeatElement([], count: s + 1 - exposure.assetsOf.count))
         }
-        let now = exposedAssets(accounts[slot: s])
+        let now = exposedAssets(accounts.values[s])
         let before = exposure.assetsOf[s]
         guard now != before else { return }
         for a in before where !now.contains(a) { exposure.remove(s, asset: a) }

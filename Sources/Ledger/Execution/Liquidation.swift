@@ -207,8 +207,8 @@ extension Ledger {
         var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
         for s in recheck {
             let address = accounts.addresses[s]
-            guard address != r.backstopAddress, !accounts[slot: s].positions.isEmpty || accounts[slot: s].hasDebt else { continue }
-            guard let req = try? requirement(of: accounts[slot: s]), req.maintenance > 0,
+            guard address != r.backstopAddress, !accounts.values[s].positions.isEmpty || accounts.values[s].hasDebt else { continue }
+            guard let req = try? requirement(of: accounts.values[s]), req.maintenance > 0,
                   req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
             candidates.append((0, req.liquidationValue, req.maintenance, address))
         }

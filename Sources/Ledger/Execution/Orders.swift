@@ -33,7 +33,7 @@ extension Ledger {
     }
 
     mutating func releaseOrder(owner: Address, reserve: Int64, count: Int64) throws(LedgerError) {
-        try modifyAccount(owner) { (a: inout Account) throws(LedgerError) in
+        try modifyScalars(owner) { (a: inout AccountScalars) throws(LedgerError) in
             a.openOrders -= count
             a.reservedMargin = max(0, a.reservedMargin - reserve)
         }
@@ -93,20 +93,20 @@ extension Ledger {
         if !req.reduceOnly { try refuseNewRisk() }
         // The sender's account exists (its nonce was recorded); read it in place by slot.
         let traderSlot = accounts.slotCreating(sender)
-        if req.timeInForce != .ioc && accounts[slot: traderSlot].openOrders >= config.genesis.risk.maxOpenOrders {
+        if req.timeInForce != .ioc && accounts.values[traderSlot].openOrders >= config.genesis.risk.maxOpenOrders {
             throw .openOrderLimit(limit: config.genesis.risk.maxOpenOrders)
         }
         var maxFill = Int64.max
         if req.reduceOnly {
-            let held: Int64 = market.kind == .perp ? accounts[slot: traderSlot].position(req.market).size
-                : try netBalance(accounts[slot: traderSlot], market.base)
+            let held: Int64 = market.kind == .perp ? accounts.values[traderSlot].position(req.market).size
+                : try netBalance(accounts.values[traderSlot], market.base)
             let reduces = req.side == .buy ? held < 0 : held > 0
             guard reduces else { throw .reduceOnlyWouldIncrease }
             maxFill = held.magnitude > UInt64(Int64.max) ? .max : Int64(held.magnitude)
         }
         // Evaluated only if the check after the effect fails (to see whether the order only took risk off).
-        let riskBefore = try accountRisk(accounts[slot: traderSlot])
-        let portfolioMode = accounts[slot: traderSlot].mode == .portfolio
+        let riskBefore = try accountRisk(accounts.values[traderSlot])
+        let portfolioMode = accounts.values[traderSlot].mode == .portfolio
 
         touch(.global)
         let id = global.nextOrderID
@@ -153,7 +153,7 @@ extension Ledger {
             throw .openInterestCap(cap: market.openInterestCap)
         }
 
-        var risk = try accountRisk(accounts[slot: traderSlot])
+        var risk = try accountRisk(accounts.values[traderSlot])
         var after = try evaluate(risk)
         if let rest = rested {
             let fill = hypotheticalFill(market: market, side: rest.side, size: rest.size, price: rest.price, feePpm: market.takerFeePpm)
@@ -163,7 +163,7 @@ extension Ledger {
                                                     currentSlack: after.requirement(portfolioMode: portfolioMode).slack)
             } catch { throw .overflow }
             books[m].setReservedMargin(id: rest.id, to: reserve)
-            try modifyAccount(sender) { (a: inout Account) throws(LedgerError) in
+            try modifyScalars(sender) { (a: inout AccountScalars) throws(LedgerError) in
                 a.openOrders += 1
                 a.reservedMargin = try ck { () throws(LedgerMathError) in try a.reservedMargin.checkedAdding(reserve) }
             }
@@ -178,7 +178,7 @@ extension Ledger {
         // The taker's check after the effect: slack covers every reserve and borrowing stays
         // within LTV, unless the order only took risk off (no resting part, requirement down).
         let reqAfter = after.requirement(portfolioMode: portfolioMode)
-        let reserved = accounts[slot: traderSlot].reservedMargin
+        let reserved = accounts.values[traderSlot].reservedMargin
         let passes = reqAfter.slack >= reserved && (!portfolioMode || after.withinBorrowCapacity)
         if !passes {
             let before = try evaluate(riskBefore)
@@ -309,7 +309,7 @@ extension Ledger {
         try debit(maker, 0, makerFee, policy: .forced)
         try payInsurance(0, takerFee + makerFee)
         for who in [taker, maker] {
-            try modifyAccount(who) { (a: inout Account) throws(LedgerError) in
+            try modifyScalars(who) { (a: inout AccountScalars) throws(LedgerError) in
                 a.weightedVolume = a.weightedVolume.addingReportingOverflow(down).overflow ? .max : a.weightedVolume + down
             }
         }
@@ -359,7 +359,7 @@ extension Ledger {
         p.size = try ck { () throws(LedgerMathError) in try p.size.checkedAdding(delta) }
         p.costBasis = basisAfter
         let position = p
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in a.setPosition(position) }
+        setPosition(address, position)
         touch(.market(market))
         let oi = markets[Int(market)].openInterest
         markets[Int(market)].openInterest = try ck { () throws(LedgerMathError) in

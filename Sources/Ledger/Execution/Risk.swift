@@ -68,7 +68,7 @@ extension Ledger {
     /// portfolio mode, borrowed value stays within collateral x LTV.
     func checkRisk(_ address: Address) throws(LedgerError) {
         guard let s = accounts.slot(address) else { return try checkRisk(of: Account()) }
-        try checkRisk(of: accounts[slot: s])
+        try checkRisk(of: accounts.values[s])
     }
 
     func checkRisk(of a: Account) throws(LedgerError) {

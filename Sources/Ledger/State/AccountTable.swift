@@ -15,7 +15,8 @@ struct AccountTable: Sendable {
     private var slotOf: [Address: Int32] = [:]
     /// Address of each slot.
     private(set) var addresses: [Address] = []
-    /// Account of each slot (an empty account where `exists` is false).
+    /// Account of each slot (an empty account where `exists` is false). Read in place as
+    /// `values[slot].field`: a copy of an `Account` retains its three arrays.
     private(set) var values: [Account] = []
     /// Whether the slot's account exists (a rollback can remove one created by the failed action).
     private(set) var exists: [Bool] = []
@@ -75,12 +76,6 @@ struct AccountTable: Sendable {
             }
             yield &values[s]
         }
-    }
-
-    /// The account in slot `s` (an empty account when it does not exist), read in place.
-    @inline(__always)
-    subscript(slot s: Int) -> Account {
-        _read { yield values[s] }
     }
 
     /// Changes the account in slot `s` in place, creating it if needed.
