@@ -90,10 +90,10 @@ extension Ledger {
 
         sampleFundingPremiums(elapsedMs: now - previousTime)
         // Positions opened in this block are indexed before funding walks the holders.
-        let beforeFunding = dirty.count
-        let touched = reindexTouchedAccounts(dirty[..<beforeFunding])
+        let beforeFunding = dirtyAccounts.count
+        let touched = reindexTouchedAccounts(dirtyAccounts[..<beforeFunding])
         let settled = settleFundingIfDue(blockTimeMs: now)
-        let touchedByFunding = reindexTouchedAccounts(dirty[beforeFunding...])
+        let touchedByFunding = reindexTouchedAccounts(dirtyAccounts[beforeFunding...])
         let takeovers = runBackstop(recheck: accountsToRecheck(touched: touched + touchedByFunding))
         if global.deficit > 0 {
             let notice = LedgerError.riskRefused(deficit: global.deficit).description
@@ -103,16 +103,17 @@ extension Ledger {
                            backstopTakeovers: takeovers, fundingSettled: settled, events: events)
     }
 
-    /// The slots of the accounts among `keys` (part of the dirty list), unique, in the order
-    /// first listed, re-indexed by exposure.
-    mutating func reindexTouchedAccounts(_ keys: ArraySlice<StateKey>) -> [Int] {
+    /// The slots among `slots` (part of the dirty account list), unique, in the order first
+    /// listed; those whose holdings or positions changed are re-indexed by exposure.
+    mutating func reindexTouchedAccounts(_ slots: ArraySlice<Int32>) -> [Int] {
         let mark = exposure.nextMark(slotCount: accounts.slotCount)
         var unique: [Int] = []
-        for key in keys {
-            if case .account(let a) = key, let s = accounts.slot(a), exposure.seen[s] != mark {
+        for s32 in slots {
+            let s = Int(s32)
+            if exposure.seen[s] != mark {
                 exposure.seen[s] = mark
                 unique.append(s)
-                reindex(slot: s)
+                if exposure.isStale(s) { reindex(slot: s) }
             }
         }
         return unique
@@ -148,7 +149,9 @@ extension Ledger {
             receipt.error = error
             return receipt
         }
-        touch(.account(sender))
+        // Between transactions (journal off): the nonce stands even if the action fails. Only
+        // the nonces change, so the exposure index need not look at the account again.
+        markAccountDirty(slot, exposureMayChange: false)
         accounts.modify(slot: slot) { $0.nonces.insert(tx.nonce) }
 
         beginTransaction()

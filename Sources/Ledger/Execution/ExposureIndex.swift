@@ -16,6 +16,8 @@ struct ExposureIndex: Sendable {
     var lastMark: [Int64]
     var lastOracle: [Int64]
     var lastBorrowIndex: [Int128]
+    /// Per slot, whether its holdings or positions may have changed since it was last indexed.
+    var stale: [Bool] = []
     /// Per slot, the mark of the last walk that met it (`nextMark`), to list each slot once.
     var seen: [UInt32] = []
     var currentMark: UInt32 = 0
@@ -37,6 +39,13 @@ struct ExposureIndex: Sendable {
         currentMark += 1
         return currentMark
     }
+
+    mutating func markStale(_ slot: Int) {
+        if stale.count <= slot { stale.append(contentsOf: repeatElement(false, count: slot + 1 - stale.count)) }
+        stale[slot] = true
+    }
+
+    func isStale(_ slot: Int) -> Bool { slot < stale.count && stale[slot] }
 
     mutating func insert(_ slot: Int, asset: AssetID) {
         let word = slot >> 6
@@ -86,6 +95,7 @@ extension Ledger {
         if exposure.assetsOf.count <= s {
             exposure.assetsOf.append(contentsOf: repeatElement([], count: s + 1 - exposure.assetsOf.count))
         }
+        if s < exposure.stale.count { exposure.stale[s] = false }
         let now = exposedAssets(accounts.values[s])
         let before = exposure.assetsOf[s]
         guard now != before else { return }

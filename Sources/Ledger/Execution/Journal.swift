@@ -95,10 +95,10 @@ extension Ledger {
     /// Records the current value of `key` (once per savepoint) and marks it dirty.
     mutating func touch(_ key: StateKey) {
         guard journal.needsSave(.state(key)) else {
-            if !journal.active { dirty.append(key) }
+            if !journal.active { markDirty(key) }
             return
         }
-        dirty.append(key)
+        markDirty(key)
         let saved: Journal.Saved
         switch key {
         case .global: saved = .global(global)
@@ -112,6 +112,24 @@ extension Ledger {
         journal.record(.state(key), saved)
     }
 
+    /// Lists `key` as changed since the last root: accounts by slot (and flagged for
+    /// re-indexing), the rest by key.
+    mutating func markDirty(_ key: StateKey) {
+        if case .account(let a) = key {
+            markAccountDirty(accounts.slotCreating(a), exposureMayChange: true)
+        } else {
+            dirty.append(key)
+        }
+    }
+
+    /// Lists the account in slot `s` as changed since the last root; `exposureMayChange` when
+    /// its holdings or positions are about to change (only those move it in the exposure index).
+    @inline(__always)
+    mutating func markAccountDirty(_ s: Int, exposureMayChange: Bool) {
+        dirtyAccounts.append(Int32(truncatingIfNeeded: s))
+        if exposureMayChange { exposure.markStale(s) }
+    }
+
     /// Which field of an account a change is about to modify (see `Journal`).
     enum AccountField {
         case holding(AssetID)
@@ -123,8 +141,10 @@ extension Ledger {
     /// savepoint), marks the account dirty, and returns its slot.
     mutating func touch(_ address: Address, _ field: AccountField) -> Int {
         let s = accounts.slotCreating(address)
+        let exposureMayChange: Bool
+        if case .scalars = field { exposureMayChange = false } else { exposureMayChange = true }
         guard journal.active else {
-            dirty.append(.account(address))
+            markAccountDirty(s, exposureMayChange: exposureMayChange)
             return s
         }
         guard accounts.exists[s] else {
@@ -149,7 +169,7 @@ extension Ledger {
             guard journal.needsSave(key) else { return s }
             saved = .scalars(slot, accounts.values[s].scalars)
         }
-        dirty.append(.account(address))
+        markAccountDirty(s, exposureMayChange: exposureMayChange)
         journal.record(key, saved)
         return s
     }

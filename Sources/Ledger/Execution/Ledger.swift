@@ -21,6 +21,8 @@ public struct Ledger: Sendable {
     var tree: StateTree
     /// Entries changed since the last root (duplicates allowed).
     var dirty: [StateKey] = []
+    /// Slots of the accounts changed since the last root (duplicates allowed).
+    var dirtyAccounts: [Int32] = []
     var journal = Journal()
     /// Accounts by exposed asset (derived, not part of the root).
     var exposure: ExposureIndex
@@ -166,6 +168,7 @@ public struct Ledger: Sendable {
         }
         tree.rebuildAll()
         dirty.removeAll()
+        dirtyAccounts.removeAll()
     }
 
     /// The root step of a block applied with `applyDeferringRoot(block:)`.
@@ -180,7 +183,6 @@ public struct Ledger: Sendable {
         // on the order its leaves are set in (each bucket is kept sorted by key).
         let fixed = 2 + pools.count + oracles.count + markets.count
         var seenFixed = [Bool](repeating: false, count: fixed)
-        let mark = exposure.nextMark(slotCount: accounts.slotCount)
         var seen = Set<StateKey>()
         var w = ByteWriter(capacity: 1024)
         for key in dirty {
@@ -191,22 +193,25 @@ public struct Ledger: Sendable {
             case .pool(let a) where Int(a) < pools.count: slot = 2 + Int(a)
             case .oracle(let a) where Int(a) < oracles.count: slot = 2 + pools.count + Int(a)
             case .market(let m) where Int(m) < markets.count: slot = 2 + pools.count + oracles.count + Int(m)
-            case .account(let a):
-                // An account never given a slot never existed: nothing to set.
-                guard let s = accounts.slot(a) else { continue }
-                if exposure.seen[s] == mark { continue }
-                exposure.seen[s] = mark
-                slot = -1
             default: slot = fixed
             }
-            if slot >= 0 && slot < fixed {
+            if slot < fixed {
                 if seenFixed[slot] { continue }
                 seenFixed[slot] = true
-            } else if slot == fixed && !seen.insert(key).inserted {
+            } else if !seen.insert(key).inserted {
                 continue
             }
             tree.set(key, leaf: leaf(of: key, buffer: &w))
         }
+        let mark = exposure.nextMark(slotCount: accounts.slotCount)
+        for s32 in dirtyAccounts {
+            let s = Int(s32)
+            if exposure.seen[s] == mark { continue }
+            exposure.seen[s] = mark
+            let key = StateKey.account(accounts.addresses[s])
+            tree.set(key, leaf: leaf(of: key, buffer: &w))
+        }
+        dirtyAccounts.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
         tree.commit()
         return tree.root

@@ -218,7 +218,7 @@ extension Ledger {
             return l != rr ? l < rr : x.address < y.address
         }
         var taken: [Address] = []
-        let dirtyBefore = dirty.count
+        let dirtyBefore = dirtyAccounts.count
         for c in candidates where taken.count < Int(r.backstopMaxPerBlock) {
             // Earlier takeovers (cancelled orders move marks, bankruptcies the USDC index) may
             // have changed this account's health since the list was made: check it again.
@@ -241,7 +241,7 @@ extension Ledger {
         }
         // Takeovers changed accounts; the backstop's own exposure too. (The block's earlier
         // changes were re-indexed before the recheck.)
-        for key in dirty[dirtyBefore...] { if case .account(let a) = key { reindex(a) } }
+        for s in dirtyAccounts[dirtyBefore...] where exposure.isStale(Int(s)) { reindex(slot: Int(s)) }
         return taken
     }
 }
