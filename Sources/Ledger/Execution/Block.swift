@@ -77,15 +77,22 @@ extension Ledger {
 
         accrueInterest(to: now)
 
-        var receipts = block.transactions.indices.map { Receipt(index: $0) }
+        // Transactions are read through the buffer, in place rather than copied out.
+        let count = block.transactions.count
         var groups: [[Int]] = [[], [], [], []]
-        for (i, tx) in block.transactions.enumerated() { groups[Ledger.group(of: tx.transaction.action)].append(i) }
-        for (g, indices) in groups.enumerated() {
-            // Through the buffer, so the transaction is read in place rather than copied out.
+        block.transactions.withUnsafeBufferPointer { txs in
+            for i in txs.indices { groups[Ledger.group(of: txs[i].transaction.action)].append(i) }
+        }
+        // The groups partition the indices, so each receipt is initialized exactly once, in
+        // place (no placeholder receipts to build and then overwrite).
+        var receipts = [Receipt](unsafeUninitializedCapacity: count) { buffer, initialized in
             block.transactions.withUnsafeBufferPointer { txs in
-                for i in indices { receipts[i] = execute(txs[i].transaction, index: i) }
+                for (g, indices) in groups.enumerated() {
+                    for i in indices { (buffer.baseAddress! + i).initialize(to: execute(txs[i].transaction, index: i)) }
+                    if g == 0 { updateOraclePrices() }
+                }
             }
-            if g == 0 { updateOraclePrices() }
+            initialized = count
         }
 
         sampleFundingPremiums(elapsedMs: now - previousTime)

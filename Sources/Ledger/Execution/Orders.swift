@@ -114,13 +114,14 @@ extension Ledger {
         let taker = BookOrder(id: id, owner: sender, side: req.side, price: req.price, size: req.size,
                               clientID: req.clientID, timeInForce: req.timeInForce, reduceOnly: req.reduceOnly)
 
-        // Plan the match on a copy of the book, asking each maker's margin on the way.
-        let book = books[m]
+        // Plan the match without changing the book, asking each maker's margin on the way.
         var makerRisk: [Address: AccountRisk] = [:]
         var plannedBorrow: [AssetID: Int64] = [:]
         let plan: OrderBook.MatchPlan
         do {
-            plan = try book.plan(taker, maxFill: maxFill) { maker, size in
+            // Read in place (a copy of the book would retain each of its arrays); the maker
+            // check only reads the ledger too.
+            plan = try books[m].plan(taker, maxFill: maxFill) { maker, size in
                 self.makerDecision(maker: maker, size: size, market: market, marketID: req.market, risks: &makerRisk,
                                    plannedBorrow: &plannedBorrow)
             }

@@ -22,6 +22,11 @@ struct AccountTable: Sendable {
     private(set) var exists: [Bool] = []
     /// Number of existing accounts.
     private(set) var count = 0
+    /// The address last looked up by `slotCreating` and its slot (-1: none). A transaction
+    /// changes the same account several times in a row; comparing three words is much cheaper
+    /// than hashing the address and probing the table.
+    private var recentAddress = Address.zero
+    private var recentSlot = -1
 
     init() {}
 
@@ -31,12 +36,23 @@ struct AccountTable: Sendable {
     /// The slot of `address`, if it ever had one.
     @inline(__always)
     func slot(_ address: Address) -> Int? {
-        slotOf[address].map { Int($0) }
+        if recentSlot >= 0 && AccountTable.same(address, recentAddress) { return recentSlot }
+        return slotOf[address].map { Int($0) }
+    }
+
+    @inline(__always)
+    static func same(_ a: Address, _ b: Address) -> Bool {
+        a.storage.0 == b.storage.0 && a.storage.1 == b.storage.1 && a.storage.2 == b.storage.2
     }
 
     /// The slot of `address`, handing out a new one (holding no account) if needed.
     mutating func slotCreating(_ address: Address) -> Int {
-        if let s = slotOf[address] { return Int(s) }
+        if recentSlot >= 0 && AccountTable.same(address, recentAddress) { return recentSlot }
+        if let s = slotOf[address] {
+            recentAddress = address
+            recentSlot = Int(s)
+            return Int(s)
+        }
         let s = addresses.count
         slotOf[address] = Int32(truncatingIfNeeded: s)
         addresses.append(address)
