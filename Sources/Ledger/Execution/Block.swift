@@ -126,15 +126,20 @@ extension Ledger {
         return unique
     }
 
-    /// The address of the signer `key` (BLAKE2b of the key, which would cost more than many a
-    /// transaction's action), remembered in `senderCache`.
-    mutating func senderAddress(_ key: PublicKey) -> Address {
-        if let address = senderCache[key] { return address }
-        let address = key.address
-        // A cache of a pure function: emptying it changes no result, and bounds its memory.
+    /// The account slot of the signer `key`, remembered in `senderCache`: its address is a
+    /// BLAKE2b of the key (which would cost more than many a transaction's action), and the
+    /// slot would take a second lookup.
+    mutating func senderSlot(_ key: PublicKey) -> Int {
+        if let s = senderCache[key] {
+            accounts.noteRecent(Int(s))
+            return Int(s)
+        }
+        let s = accounts.slotCreating(key.address)
+        // A cache of a pure function (slots never change): emptying it changes no result, and
+        // bounds its memory.
         if senderCache.count >= Ledger.senderCacheLimit { senderCache.removeAll(keepingCapacity: true) }
-        senderCache[key] = address
-        return address
+        senderCache[key] = Int32(truncatingIfNeeded: s)
+        return s
     }
 
     /// 0 oracle, 1 other non-order actions, 2 cancels, 3 orders.
@@ -150,8 +155,8 @@ extension Ledger {
     /// Checks and consumes the nonce, then runs the action; a failed action is rolled back.
     mutating func execute(_ tx: Transaction, index: Int) -> Receipt {
         var receipt = Receipt(index: index)
-        let sender = senderAddress(tx.signer)
-        let slot = accounts.slotCreating(sender)
+        let slot = senderSlot(tx.signer)
+        let sender = accounts.addresses[slot]
         if let error = accounts.values[slot].nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
             receipt.error = error
             return receipt

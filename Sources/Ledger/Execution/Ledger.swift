@@ -32,8 +32,10 @@ public struct Ledger: Sendable {
     var eventTxIndex: UInt32?
     /// Trades settled so far in the block being applied (numbers the fill events).
     var tradeCount: UInt32 = 0
-    /// Addresses of recent signers' public keys (derived, not state; lookup only, never iterated).
-    var senderCache: [PublicKey: Address] = [:]
+    /// Account slots of recent signers' public keys (derived, not state; lookup only, never
+    /// iterated). Valid as long as `accounts` is the table they were taken from: a snapshot
+    /// restore builds a new ledger, whose cache starts empty.
+    var senderCache: [PublicKey: Int32] = [:]
     static let senderCacheLimit = 1 << 17
 
     /// The state at genesis. The genesis is validated first.

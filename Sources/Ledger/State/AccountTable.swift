@@ -61,6 +61,12 @@ struct AccountTable: Sendable {
         return s
     }
 
+    /// Makes slot `s` the remembered one (see `recentSlot`), as if just looked up.
+    mutating func noteRecent(_ s: Int) {
+        recentAddress = addresses[s]
+        recentSlot = s
+    }
+
     /// The account at `address`, nil when there is none.
     subscript(address: Address) -> Account? {
         get {
