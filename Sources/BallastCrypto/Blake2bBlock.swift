@@ -36,6 +36,8 @@ extension Blake2b {
         var v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7
         // Counter = the input length, last-block flag set.
         var v8 = iv.0, v9 = iv.1, v10 = iv.2, v11 = iv.3, v12 = iv.4 ^ UInt64(input.count), v13 = iv.5, v14 = ~iv.6, v15 = iv.7
+        // The twelve rounds unrolled, each with its message schedule SIGMA[r mod 10] (RFC 7693,
+        // 2.7) written out: rounds 10 and 11 therefore repeat rounds 0 and 1.
         g(&v0, &v4, &v8, &v12, m0, m1)
         g(&v1, &v5, &v9, &v13, m2, m3)
         g(&v2, &v6, &v10, &v14, m4, m5)
