@@ -10,6 +10,12 @@ public enum Blake2b {
 
     /// BLAKE2b-256 of the bytes at `input`.
     public static func hash256(_ input: UnsafeRawBufferPointer) -> Hash256 {
+        if input.count <= 128 { return hash256SingleBlock(input) }
+        return hash256Sodium(input)
+    }
+
+    /// BLAKE2b-256 of the bytes at `input`, by libsodium (any length).
+    static func hash256Sodium(_ input: UnsafeRawBufferPointer) -> Hash256 {
         Sodium.ensureReady()
         return Hash256(filling: { out in
             do {

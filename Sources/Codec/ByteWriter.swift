@@ -10,6 +10,9 @@ public struct ByteWriter: Sendable {
         storage.reserveCapacity(capacity)
     }
 
+    /// Forgets the bytes written, keeping the buffer (one writer reused for many values).
+    public mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
+
     @inlinable public mutating func write(_ value: UInt8) { storage.append(value) }
     @inlinable public mutating func write(_ value: Bool) { storage.append(value ? 1 : 0) }
     @inlinable public mutating func write(_ value: UInt16) { writeLittleEndian(value) }

@@ -427,6 +427,11 @@ struct ClientKey: Hashable, Sendable {
         self.owner = owner
         self.clientID = clientID
     }
+
+    /// Both parts' keyed word hash (see `FixedBytes._rawHashValue`), not SipHash.
+    @usableFromInline func _rawHashValue(seed: Int) -> Int {
+        clientID._rawHashValue(seed: owner._rawHashValue(seed: seed))
+    }
 }
 
 /// The price levels of one side, as a sorted array of keys with the best last.

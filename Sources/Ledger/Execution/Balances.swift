@@ -31,11 +31,36 @@ extension Ledger {
         return try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(s).checkedSubtracting(o) }
     }
 
-    /// Changes the account in place (no copy of its arrays); the journal restores it if the
-    /// transaction fails.
+    /// Changes the account in place, journaling it whole (rare paths: takeovers, mode); the
+    /// journal restores it if the transaction fails.
     mutating func modifyAccount(_ address: Address, _ body: (inout Account) throws(LedgerError) -> Void) throws(LedgerError) {
         touch(.account(address))
-        try body(&accounts[address, default: Account()])
+        try accounts.modify(slot: accounts.slotCreating(address), body)
+    }
+
+    /// Changes one holding of the account at `address` in place, journaling only that holding.
+    mutating func modifyHolding(_ address: Address, _ asset: AssetID,
+                                _ body: (inout AssetHolding) throws(LedgerError) -> Void) throws(LedgerError) {
+        let s = touch(address, .holding(asset))
+        var h = accounts.values[s].holding(asset)
+        try body(&h)
+        accounts.modify(slot: s) { $0.setHolding(h) }
+    }
+
+    /// Replaces the position of the account at `address` in `position.market`, journaling only it.
+    mutating func setPosition(_ address: Address, _ position: PerpPosition) {
+        let s = touch(address, .position(position.market))
+        accounts.modify(slot: s) { $0.setPosition(position) }
+    }
+
+    /// Changes the scalar fields (mode, volume, order count, reserve) of the account at
+    /// `address` in place, journaling only them.
+    mutating func modifyScalars(_ address: Address,
+                                _ body: (inout AccountScalars) throws(LedgerError) -> Void) throws(LedgerError) {
+        let s = touch(address, .scalars)
+        var v = accounts.values[s].scalars
+        try body(&v)
+        accounts.modify(slot: s) { $0.scalars = v }
     }
 
     // MARK: Pool share movements (the only code that changes shares and cash)
@@ -46,12 +71,10 @@ extension Ledger {
         touch(.pool(asset))
         var pool = pools[Int(asset)]
         let shares = try ck { () throws(LedgerMathError) in try pool.supplySharesFor(amount, rounding: .down) }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             guard h.wallet >= amount else { throw .insufficientBalance(asset: asset, available: h.wallet, needed: amount) }
             h.wallet -= amount
             h.supplyShares = try ck { () throws(LedgerMathError) in try h.supplyShares.checkedAdding(shares) }
-            a.setHolding(h)
         }
         pool.supplyShares = try ck { () throws(LedgerMathError) in try pool.supplyShares.checkedAdding(shares) }
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedAdding(amount) }
@@ -66,16 +89,14 @@ extension Ledger {
         touch(.pool(asset))
         var pool = pools[Int(asset)]
         if voluntary && pool.cash < amount { throw .insufficientLiquidity(asset: asset, available: max(0, pool.cash)) }
-        let h0 = account(address).holding(asset)
+        let h0 = holding(address, asset)
         let supplied = try amounts(h0).supplied
         guard supplied >= amount else { throw .insufficientBalance(asset: asset, available: supplied, needed: amount) }
         let burn = amount == supplied ? h0.supplyShares
             : min(h0.supplyShares, try ck { () throws(LedgerMathError) in try pool.supplySharesFor(amount, rounding: .up) })
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.supplyShares -= burn
             h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
-            a.setHolding(h)
         }
         pool.supplyShares -= burn
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
@@ -91,11 +112,9 @@ extension Ledger {
         var pool = pools[Int(asset)]
         let shares = try ck { () throws(LedgerMathError) in try pool.debtSharesFor(amount, rounding: .up) }
         if voluntary, let refusal = borrowRefusal(address, asset, amount, alsoPlanned: 0) { throw refusal }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.debtShares = try ck { () throws(LedgerMathError) in try h.debtShares.checkedAdding(shares) }
             h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
-            a.setHolding(h)
         }
         pool.debtShares = try ck { () throws(LedgerMathError) in try pool.debtShares.checkedAdding(shares) }
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedSubtracting(amount) }
@@ -113,7 +132,7 @@ extension Ledger {
         guard let total = try? pool.totalBorrowed(), Int128(total) + wanted <= Int128(cfg.borrowCap) else {
             return .capReached(cap: "borrow", limit: cfg.borrowCap)
         }
-        guard let mine = try? pool.owed(shares: account(address).holding(asset).debtShares),
+        guard let mine = try? pool.owed(shares: holding(address, asset).debtShares),
               Int128(mine) + Int128(amount) <= Int128(cfg.userBorrowCap) else {
             return .capReached(cap: "user borrow", limit: cfg.userBorrowCap)
         }
@@ -123,7 +142,7 @@ extension Ledger {
     /// Repays up to `amount` of debt from the wallet; returns what was repaid.
     @discardableResult
     mutating func repayFromWallet(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) -> Int64 {
-        let h0 = account(address).holding(asset)
+        let h0 = holding(address, asset)
         guard amount > 0, h0.debtShares > 0, h0.wallet > 0 else { return 0 }
         touch(.pool(asset))
         var pool = pools[Int(asset)]
@@ -132,11 +151,9 @@ extension Ledger {
         // Paying everything owed clears every share; otherwise burn shares rounded down.
         let burn = pay == owed ? h0.debtShares
             : min(h0.debtShares, try ck { () throws(LedgerMathError) in try pool.debtSharesFor(pay, rounding: .down) })
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.debtShares -= burn
             h.wallet -= pay
-            a.setHolding(h)
         }
         pool.debtShares -= burn
         pool.cash = try ck { () throws(LedgerMathError) in try pool.cash.checkedAdding(pay) }
@@ -150,25 +167,22 @@ extension Ledger {
     /// (as far as the caps allow); a standard account keeps it in the wallet.
     mutating func credit(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) {
         guard amount > 0 else { return }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.wallet = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(amount) }
-            a.setHolding(h)
         }
         try settleWallet(address, asset)
     }
 
     /// Puts the idle wallet balance of `asset` to work: repay debt, then (portfolio) supply.
     mutating func settleWallet(_ address: Address, _ asset: AssetID) throws(LedgerError) {
-        let acct = account(address)
-        let h = acct.holding(asset)
+        let h = holding(address, asset)
         if h.wallet > 0 && h.debtShares > 0 { try repayFromWallet(address, asset, h.wallet) }
-        guard acct.mode == .portfolio, let cfg = config.asset(asset), cfg.borrowable else { return }
-        let idle = account(address).holding(asset).wallet
+        guard mode(address) == .portfolio, let cfg = config.asset(asset), cfg.borrowable else { return }
+        let idle = holding(address, asset).wallet
         guard idle > 0 else { return }
         let pool = pools[Int(asset)]
         let total = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
-        let mine = try amounts(account(address).holding(asset)).supplied
+        let mine = try amounts(holding(address, asset)).supplied
         let room = max(0, min(cfg.supplyCap - total, cfg.userSupplyCap - mine))
         try supplyFromWallet(address, asset, min(idle, room))
     }
@@ -176,8 +190,8 @@ extension Ledger {
     /// Takes `amount` of `asset`: wallet first, then supply, then a borrow as `policy` allows.
     mutating func debit(_ address: Address, _ asset: AssetID, _ amount: Int64, policy: BorrowPolicy) throws(LedgerError) {
         guard amount > 0 else { return }
-        let acct = account(address)
-        let h = acct.holding(asset)
+        let h = holding(address, asset)
+        let accountMode = mode(address)
         var missing = amount - min(amount, h.wallet)
         if missing > 0 {
             let supplied = try amounts(h).supplied
@@ -190,7 +204,7 @@ extension Ledger {
             case .never:
                 throw .insufficientBalance(asset: asset, available: amount - missing, needed: amount)
             case .voluntary:
-                guard acct.mode == .portfolio else {
+                guard accountMode == .portfolio else {
                     throw .insufficientBalance(asset: asset, available: amount - missing, needed: amount)
                 }
                 try borrowToWallet(address, asset, missing, voluntary: true)
@@ -198,21 +212,19 @@ extension Ledger {
                 try borrowToWallet(address, asset, missing, voluntary: false)
             }
         }
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in
-            var h = a.holding(asset)
+        try modifyHolding(address, asset) { (h: inout AssetHolding) throws(LedgerError) in
             h.wallet -= amount
-            a.setHolding(h)
         }
     }
 
     /// Nets an asset's buckets: debt is repaid from supply and wallet as far as they go.
     mutating func netDebt(_ address: Address, _ asset: AssetID) throws(LedgerError) {
-        let h = account(address).holding(asset)
+        let h = holding(address, asset)
         guard h.debtShares > 0 else { return }
         let (supplied, owed) = try amounts(h)
         // Withdrawing to repay at once leaves the pool's cash where it was.
         if supplied > 0 { try withdrawToWallet(address, asset, min(supplied, owed), voluntary: false) }
-        try repayFromWallet(address, asset, account(address).holding(asset).wallet)
+        try repayFromWallet(address, asset, holding(address, asset).wallet)
     }
 
     /// Adds `amount` to the insurance fund's `asset` balance.

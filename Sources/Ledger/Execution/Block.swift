@@ -77,20 +77,30 @@ extension Ledger {
 
         accrueInterest(to: now)
 
-        var receipts = block.transactions.indices.map { Receipt(index: $0) }
+        // Transactions are read through the buffer, in place rather than copied out.
+        let count = block.transactions.count
         var groups: [[Int]] = [[], [], [], []]
-        for (i, tx) in block.transactions.enumerated() { groups[Ledger.group(of: tx.transaction.action)].append(i) }
-        for (g, indices) in groups.enumerated() {
-            for i in indices { receipts[i] = execute(block.transactions[i].transaction, index: i) }
-            if g == 0 { updateOraclePrices() }
+        block.transactions.withUnsafeBufferPointer { txs in
+            for i in txs.indices { groups[Ledger.group(of: txs[i].transaction.action)].append(i) }
+        }
+        // The groups partition the indices, so each receipt is initialized exactly once, in
+        // place (no placeholder receipts to build and then overwrite).
+        var receipts = [Receipt](unsafeUninitializedCapacity: count) { buffer, initialized in
+            block.transactions.withUnsafeBufferPointer { txs in
+                for (g, indices) in groups.enumerated() {
+                    for i in indices { (buffer.baseAddress! + i).initialize(to: execute(txs[i].transaction, index: i)) }
+                    if g == 0 { updateOraclePrices() }
+                }
+            }
+            initialized = count
         }
 
         sampleFundingPremiums(elapsedMs: now - previousTime)
         // Positions opened in this block are indexed before funding walks the holders.
-        let beforeFunding = dirty.count
-        let touched = reindexTouchedAccounts(dirty[..<beforeFunding])
+        let beforeFunding = dirtyAccounts.count
+        let touched = reindexTouchedAccounts(dirtyAccounts[..<beforeFunding])
         let settled = settleFundingIfDue(blockTimeMs: now)
-        let touchedByFunding = reindexTouchedAccounts(dirty[beforeFunding...])
+        let touchedByFunding = reindexTouchedAccounts(dirtyAccounts[beforeFunding...])
         let takeovers = runBackstop(recheck: accountsToRecheck(touched: touched + touchedByFunding))
         if global.deficit > 0 {
             let notice = LedgerError.riskRefused(deficit: global.deficit).description
@@ -100,18 +110,36 @@ extension Ledger {
                            backstopTakeovers: takeovers, fundingSettled: settled, events: events)
     }
 
-    /// The accounts among `keys` (part of the dirty list), unique, in the order first listed,
-    /// re-indexed by exposure.
-    mutating func reindexTouchedAccounts(_ keys: ArraySlice<StateKey>) -> [Address] {
-        var seen = Set<Address>()
-        var unique: [Address] = []
-        for key in keys {
-            if case .account(let a) = key, seen.insert(a).inserted {
-                unique.append(a)
-                reindex(a)
+    /// The slots among `slots` (part of the dirty account list), unique, in the order first
+    /// listed; those whose holdings or positions changed are re-indexed by exposure.
+    mutating func reindexTouchedAccounts(_ slots: ArraySlice<Int32>) -> [Int] {
+        let mark = exposure.nextMark(slotCount: accounts.slotCount)
+        var unique: [Int] = []
+        for s32 in slots {
+            let s = Int(s32)
+            if exposure.seen[s] != mark {
+                exposure.seen[s] = mark
+                unique.append(s)
+                if exposure.isStale(s) { reindex(slot: s) }
             }
         }
         return unique
+    }
+
+    /// The account slot of the signer `key`, remembered in `senderCache`: its address is a
+    /// BLAKE2b of the key (which would cost more than many a transaction's action), and the
+    /// slot would take a second lookup.
+    mutating func senderSlot(_ key: PublicKey) -> Int {
+        if let s = senderCache[key] {
+            accounts.noteRecent(Int(s))
+            return Int(s)
+        }
+        let s = accounts.slotCreating(key.address)
+        // A cache of a pure function (slots never change): emptying it changes no result, and
+        // bounds its memory.
+        if senderCache.count >= Ledger.senderCacheLimit { senderCache.removeAll(keepingCapacity: true) }
+        senderCache[key] = Int32(truncatingIfNeeded: s)
+        return s
     }
 
     /// 0 oracle, 1 other non-order actions, 2 cancels, 3 orders.
@@ -127,13 +155,16 @@ extension Ledger {
     /// Checks and consumes the nonce, then runs the action; a failed action is rolled back.
     mutating func execute(_ tx: Transaction, index: Int) -> Receipt {
         var receipt = Receipt(index: index)
-        let sender = tx.sender
-        if let error = account(sender).nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
+        let slot = senderSlot(tx.signer)
+        let sender = accounts.addresses[slot]
+        if let error = accounts.values[slot].nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
             receipt.error = error
             return receipt
         }
-        touch(.account(sender))
-        accounts[sender, default: Account()].nonces.insert(tx.nonce)
+        // Between transactions (journal off): the nonce stands even if the action fails. Only
+        // the nonces change, so the exposure index need not look at the account again.
+        markAccountDirty(slot, exposureMayChange: false)
+        accounts.modify(slot: slot) { $0.nonces.insert(tx.nonce) }
 
         beginTransaction()
         eventTxIndex = UInt32(truncatingIfNeeded: index)
@@ -198,7 +229,7 @@ extension Ledger {
 
     /// The lending event of `amount` of `asset`, with the account's pool position afterwards.
     func lendingEvent(_ address: Address, _ asset: AssetID, _ amount: Int64) throws(LedgerError) -> LendingEvent {
-        let (supplied, owed) = try amounts(account(address).holding(asset))
+        let (supplied, owed) = try amounts(holding(address, asset))
         return LendingEvent(asset: asset, amount: amount, suppliedAfter: supplied, owedAfter: owed)
     }
 
@@ -206,7 +237,7 @@ extension Ledger {
         let cfg = try knownAsset(asset)
         guard amount > 0 else { throw .amountNotPositive(amount) }
         guard cfg.borrowable else { throw .notBorrowable(asset) }
-        let h = account(sender).holding(asset)
+        let h = holding(sender, asset)
         if h.wallet < amount { throw .insufficientBalance(asset: asset, available: h.wallet, needed: amount) }
         // Supplying repays debt first.
         let repaid = try repayFromWallet(sender, asset, amount)
@@ -214,7 +245,7 @@ extension Ledger {
         let pool = pools[Int(asset)]
         let total = try ck { () throws(LedgerMathError) in try pool.totalSupplied() }
         if total > cfg.supplyCap - rest { throw .capReached(cap: "supply", limit: cfg.supplyCap) }
-        let mine = try amounts(account(sender).holding(asset)).supplied
+        let mine = try amounts(holding(sender, asset)).supplied
         if mine > cfg.userSupplyCap - rest { throw .capReached(cap: "user supply", limit: cfg.userSupplyCap) }
         try supplyFromWallet(sender, asset, rest)
         emit(sender, .supply(try lendingEvent(sender, asset, amount)))
@@ -233,10 +264,10 @@ extension Ledger {
         let cfg = try knownAsset(asset)
         guard amount > 0 else { throw .amountNotPositive(amount) }
         guard cfg.borrowable else { throw .notBorrowable(asset) }
-        guard account(sender).mode == .portfolio else { throw .borrowingNeedsPortfolioMode }
+        guard mode(sender) == .portfolio else { throw .borrowingNeedsPortfolioMode }
         try refuseNewRisk()
         // A pool position is supply or debt, never both: own supply is used first.
-        let supplied = try amounts(account(sender).holding(asset)).supplied
+        let supplied = try amounts(holding(sender, asset)).supplied
         try withdrawToWallet(sender, asset, min(amount, supplied))
         try borrowToWallet(sender, asset, amount - min(amount, supplied), voluntary: true)
         try checkRisk(sender)

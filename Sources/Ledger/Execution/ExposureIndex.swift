@@ -4,22 +4,71 @@ import BallastCrypto
 /// visit only the accounts a block could have changed: those it touched, and those holding,
 /// owing or trading an asset whose mark, oracle or borrow index moved.
 ///
-/// Sets and dictionaries here are for membership only; every walk over them is sorted first.
+/// Keyed by account slot (see `AccountTable`): a bit per slot per asset, no hashing. Slot order
+/// is not address order, so every walk that reaches a result sorts by address first.
 struct ExposureIndex: Sendable {
-    /// Per asset: accounts with a perp position on it, a balance of it (non-USDC) or a debt in it.
-    var holders: [Set<Address>]
-    /// Each indexed account's assets, to update `holders` when the account changes.
-    var assetsOf: [Address: [AssetID]] = [:]
+    /// Per asset, a bit per slot: accounts with a perp position on it, a balance of it
+    /// (non-USDC) or a debt in it.
+    var holders: [[UInt64]]
+    /// Each slot's exposed assets (sorted), to update `holders` when the account changes.
+    var assetsOf: [[AssetID]] = []
     /// Prices and borrow indices at the last check, per asset.
     var lastMark: [Int64]
     var lastOracle: [Int64]
     var lastBorrowIndex: [Int128]
+    /// Per slot, whether its holdings or positions may have changed since it was last indexed.
+    var stale: [Bool] = []
+    /// Per slot, the mark of the last walk that met it (`nextMark`), to list each slot once.
+    var seen: [UInt32] = []
+    var currentMark: UInt32 = 0
 
     init(assetCount: Int) {
         holders = Array(repeating: [], count: assetCount)
         lastMark = Array(repeating: 0, count: assetCount)
         lastOracle = Array(repeating: 0, count: assetCount)
         lastBorrowIndex = Array(repeating: 0, count: assetCount)
+    }
+
+    /// A fresh mark for a walk over slots: no slot carries it yet.
+    mutating func nextMark(slotCount: Int) -> UInt32 {
+        if seen.count < slotCount { seen.append(contentsOf: repeatElement(0, count: slotCount - seen.count)) }
+        if currentMark == .max {
+            for i in seen.indices { seen[i] = 0 }
+            currentMark = 0
+        }
+        currentMark += 1
+        return currentMark
+    }
+
+    mutating func markStale(_ slot: Int) {
+        if stale.count <= slot { stale.append(contentsOf: repeatElement(false, count: slot + 1 - stale.count)) }
+        stale[slot] = true
+    }
+
+    func isStale(_ slot: Int) -> Bool { slot < stale.count && stale[slot] }
+
+    mutating func insert(_ slot: Int, asset: AssetID) {
+        let word = slot >> 6
+        if holders[Int(asset)].count <= word {
+            holders[Int(asset)].append(contentsOf: repeatElement(0, count: word + 1 - holders[Int(asset)].count))
+        }
+        holders[Int(asset)][word] |= 1 << UInt64(slot & 63)
+    }
+
+    mutating func remove(_ slot: Int, asset: AssetID) {
+        let word = slot >> 6
+        if word < holders[Int(asset)].count { holders[Int(asset)][word] &= ~(1 << UInt64(slot & 63)) }
+    }
+
+    /// Calls `body` with each slot holding `asset`, in slot order.
+    func forEachHolder(of asset: Int, _ body: (Int) -> Void) {
+        for (w, bits) in holders[asset].enumerated() where bits != 0 {
+            var rest = bits
+            while rest != 0 {
+                body(w << 6 + rest.trailingZeroBitCount)
+                rest &= rest - 1
+            }
+        }
     }
 }
 
@@ -38,30 +87,60 @@ extension Ledger {
 
     /// Re-indexes `address` after it changed.
     mutating func reindex(_ address: Address) {
-        let now = exposedAssets(account(address))
-        let before = exposure.assetsOf[address] ?? []
-        guard now != before else { return }
-        for a in before where !now.contains(a) { exposure.holders[Int(a)].remove(address) }
-        for a in now where !before.contains(a) { exposure.holders[Int(a)].insert(address) }
-        exposure.assetsOf[address] = now.isEmpty ? nil : now
+        if let s = accounts.slot(address) { reindex(slot: s) }
     }
 
-    /// Accounts whose health may have changed since the last call: the touched ones plus the
-    /// holders of every asset whose mark, oracle or borrow index moved. Sorted.
-    mutating func accountsToRecheck(touched: [Address]) -> [Address] {
-        // Deduplicated by a set (the sort below fixes the order), so each account is sorted once.
-        var seen = Set<Address>()
-        var out: [Address] = []
-        for a in touched where seen.insert(a).inserted { out.append(a) }
+    /// Re-indexes the account in slot `s` after it changed.
+    mutating func reindex(slot s: Int) {
+        if exposure.assetsOf.count <= s {
+            exposure.assetsOf.append(contentsOf: repeatElement([], count: s + 1 - exposure.assetsOf.count))
+        }
+        if s < exposure.stale.count { exposure.stale[s] = false }
+        let now = exposedAssets(accounts.values[s])
+        let before = exposure.assetsOf[s]
+        guard now != before else { return }
+        for a in before where !now.contains(a) { exposure.remove(s, asset: a) }
+        for a in now where !before.contains(a) { exposure.insert(s, asset: a) }
+        exposure.assetsOf[s] = now
+    }
+
+    /// Slots of the accounts whose health may have changed since the last call: the touched
+    /// ones plus the holders of every asset whose mark, oracle or borrow index moved. Each once,
+    /// in no particular order (the backstop orders its candidates by health, then address).
+    mutating func accountsToRecheck(touched: [Int]) -> [Int] {
+        let mark = exposure.nextMark(slotCount: accounts.slotCount)
+        var out: [Int] = []
+        for s in touched where exposure.seen[s] != mark {
+            exposure.seen[s] = mark
+            out.append(s)
+        }
         for i in exposure.holders.indices {
-            let mark = markPrice(AssetID(i)), oracle = oracles[i].price, index = pools[i].borrowIndex
-            if mark != exposure.lastMark[i] || oracle != exposure.lastOracle[i] || index != exposure.lastBorrowIndex[i] {
-                exposure.lastMark[i] = mark
+            let price = markPrice(AssetID(i)), oracle = oracles[i].price, index = pools[i].borrowIndex
+            if price != exposure.lastMark[i] || oracle != exposure.lastOracle[i] || index != exposure.lastBorrowIndex[i] {
+                exposure.lastMark[i] = price
                 exposure.lastOracle[i] = oracle
                 exposure.lastBorrowIndex[i] = index
-                for a in exposure.holders[i] where seen.insert(a).inserted { out.append(a) }
+                let words = exposure.holders[i]
+                for (w, bits) in words.enumerated() where bits != 0 {
+                    var rest = bits
+                    while rest != 0 {
+                        let s = w << 6 + rest.trailingZeroBitCount
+                        rest &= rest - 1
+                        if exposure.seen[s] != mark {
+                            exposure.seen[s] = mark
+                            out.append(s)
+                        }
+                    }
+                }
             }
         }
+        return out
+    }
+
+    /// The addresses of the accounts exposed to `asset`, sorted.
+    func holders(of asset: AssetID) -> [Address] {
+        var out: [Address] = []
+        exposure.forEachHolder(of: Int(asset)) { out.append(accounts.addresses[$0]) }
         out.sort()
         return out
     }
@@ -69,6 +148,6 @@ extension Ledger {
     /// Rebuilds the index from every account (genesis and snapshot restore).
     mutating func rebuildExposure() {
         exposure = ExposureIndex(assetCount: config.assetCount)
-        for address in accounts.keys.sorted() { reindex(address) }
+        for address in accounts.sortedAddresses() { reindex(address) }
     }
 }

@@ -63,7 +63,7 @@ extension Ledger {
         // Every position holder is indexed under its market's base asset.
         var holders: [Address] = []
         for i in perps where rates[i] != 0 {
-            holders.append(contentsOf: exposure.holders[Int(config.genesis.markets[i].base)])
+            holders.append(contentsOf: self.holders(of: config.genesis.markets[i].base))
         }
         holders.sort()
         var previous: Address?

@@ -3,6 +3,11 @@ import BallastCrypto
 /// The undo log of the transaction being applied: the value each entry had before its first
 /// change, so a failed action can be rolled back exactly. Savepoints nest (a maker fill that
 /// must be undone inside an order that succeeds).
+///
+/// An existing account is saved field by field (one holding, one position, or its scalars),
+/// not whole: a whole copy would share the account's arrays, so the change that follows would
+/// copy them (copy-on-write) on every transaction. Rolling back newest first restores each
+/// field; an account the transaction created is saved whole (as absent) and so removed.
 struct Journal: Sendable {
     enum Saved: Sendable {
         case global(GlobalState)
@@ -12,12 +17,23 @@ struct Journal: Sendable {
         case market(MarketState)
         case order(MarketID, OrderID, BookOrder?)
         case account(Address, Account?)
+        case holding(Int32, AssetHolding)
+        case position(Int32, PerpPosition)
+        case scalars(Int32, AccountScalars)
     }
 
-    var entries: [(key: StateKey, saved: Saved)] = []
+    /// What one save covers: a state entry, or one field of the account in a slot.
+    enum Key: Hashable, Sendable {
+        case state(StateKey)
+        case holding(Int32, AssetID)
+        case position(Int32, MarketID)
+        case scalars(Int32)
+    }
+
+    var entries: [(key: Key, saved: Saved)] = []
     /// Index in `entries` of each key's latest save (lookup only), kept only once a transaction
     /// saved more than `scanLimit` entries: below that a scan is cheaper than hashing the key.
-    var savedAt: [StateKey: Int] = [:]
+    var savedAt: [Key: Int] = [:]
     var indexed = false
     /// Entries before this index belong to enclosing savepoints.
     var floor = 0
@@ -29,7 +45,7 @@ struct Journal: Sendable {
     static let scanLimit = 32
 
     /// Whether `key` needs saving before it changes: not when this savepoint level saved it.
-    func needsSave(_ key: StateKey) -> Bool {
+    func needsSave(_ key: Key) -> Bool {
         guard active else { return false }
         if indexed {
             if let i = savedAt[key], i >= floor { return false }
@@ -43,7 +59,7 @@ struct Journal: Sendable {
         return true
     }
 
-    mutating func record(_ key: StateKey, _ saved: Saved) {
+    mutating func record(_ key: Key, _ saved: Saved) {
         if !indexed && entries.count >= Journal.scanLimit {
             for (i, e) in entries.enumerated() { savedAt[e.key] = i }
             indexed = true
@@ -62,7 +78,7 @@ struct Journal: Sendable {
     }
 
     /// Forgets the save at `index` of `key`, which a rollback just undid.
-    mutating func forget(_ key: StateKey, at index: Int) {
+    mutating func forget(_ key: Key, at index: Int) {
         if indexed && savedAt[key] == index { savedAt[key] = nil }
     }
 }
@@ -78,11 +94,11 @@ struct Savepoint {
 extension Ledger {
     /// Records the current value of `key` (once per savepoint) and marks it dirty.
     mutating func touch(_ key: StateKey) {
-        guard journal.needsSave(key) else {
-            if !journal.active { dirty.append(key) }
+        guard journal.needsSave(.state(key)) else {
+            if !journal.active { markDirty(key) }
             return
         }
-        dirty.append(key)
+        markDirty(key)
         let saved: Journal.Saved
         switch key {
         case .global: saved = .global(global)
@@ -93,7 +109,69 @@ extension Ledger {
         case .order(let m, let id): saved = .order(m, id, books[Int(m)].order(id: id))
         case .account(let a): saved = .account(a, accounts[a])
         }
+        journal.record(.state(key), saved)
+    }
+
+    /// Lists `key` as changed since the last root: accounts by slot (and flagged for
+    /// re-indexing), the rest by key.
+    mutating func markDirty(_ key: StateKey) {
+        if case .account(let a) = key {
+            markAccountDirty(accounts.slotCreating(a), exposureMayChange: true)
+        } else {
+            dirty.append(key)
+        }
+    }
+
+    /// Lists the account in slot `s` as changed since the last root; `exposureMayChange` when
+    /// its holdings or positions are about to change (only those move it in the exposure index).
+    @inline(__always)
+    mutating func markAccountDirty(_ s: Int, exposureMayChange: Bool) {
+        dirtyAccounts.append(Int32(truncatingIfNeeded: s))
+        if exposureMayChange { exposure.markStale(s) }
+    }
+
+    /// Which field of an account a change is about to modify (see `Journal`).
+    enum AccountField {
+        case holding(AssetID)
+        case position(MarketID)
+        case scalars
+    }
+
+    /// Records the current value of one field of the account at `address` (once per
+    /// savepoint), marks the account dirty, and returns its slot.
+    mutating func touch(_ address: Address, _ field: AccountField) -> Int {
+        let s = accounts.slotCreating(address)
+        let exposureMayChange: Bool
+        if case .scalars = field { exposureMayChange = false } else { exposureMayChange = true }
+        guard journal.active else {
+            markAccountDirty(s, exposureMayChange: exposureMayChange)
+            return s
+        }
+        guard accounts.exists[s] else {
+            // Created by this transaction: saved whole (as absent), so a rollback removes it.
+            touch(.account(address))
+            return s
+        }
+        let slot = Int32(truncatingIfNeeded: s)
+        let key: Journal.Key
+        let saved: Journal.Saved
+        switch field {
+        case .holding(let asset):
+            key = .holding(slot, asset)
+            guard journal.needsSave(key) else { return s }
+            saved = .holding(slot, accounts.values[s].holding(asset))
+        case .position(let market):
+            key = .position(slot, market)
+            guard journal.needsSave(key) else { return s }
+            saved = .position(slot, accounts.values[s].position(market))
+        case .scalars:
+            key = .scalars(slot)
+            guard journal.needsSave(key) else { return s }
+            saved = .scalars(slot, accounts.values[s].scalars)
+        }
+        markAccountDirty(s, exposureMayChange: exposureMayChange)
         journal.record(key, saved)
+        return s
     }
 
     /// Starts a transaction: everything until `commitTransaction` or `rollbackTransaction`.
@@ -141,6 +219,9 @@ extension Ledger {
                 // Re-inserting at its id keeps its time priority. It rested before, so it fits.
                 if let order { try? books[Int(m)].insert(order) }
             case .account(let a, let v): accounts[a] = v
+            case .holding(let s, let h): accounts.modify(slot: Int(s)) { $0.setHolding(h) }
+            case .position(let s, let p): accounts.modify(slot: Int(s)) { $0.setPosition(p) }
+            case .scalars(let s, let v): accounts.modify(slot: Int(s)) { $0.scalars = v }
             }
             journal.forget(key, at: i)
             i -= 1

@@ -10,7 +10,7 @@ import BallastCrypto
 public struct Ledger: Sendable {
     public let config: LedgerConfig
     public internal(set) var global: GlobalState
-    var accounts: [Address: Account] = [:]
+    var accounts = AccountTable()
     var pools: [LendingPool]
     /// The insurance fund's balance per asset (fees, reserve sweeps, liquidation shares).
     var insurance: [Int64]
@@ -21,6 +21,8 @@ public struct Ledger: Sendable {
     var tree: StateTree
     /// Entries changed since the last root (duplicates allowed).
     var dirty: [StateKey] = []
+    /// Slots of the accounts changed since the last root (duplicates allowed).
+    var dirtyAccounts: [Int32] = []
     var journal = Journal()
     /// Accounts by exposed asset (derived, not part of the root).
     var exposure: ExposureIndex
@@ -30,6 +32,11 @@ public struct Ledger: Sendable {
     var eventTxIndex: UInt32?
     /// Trades settled so far in the block being applied (numbers the fill events).
     var tradeCount: UInt32 = 0
+    /// Account slots of recent signers' public keys (derived, not state; lookup only, never
+    /// iterated). Valid as long as `accounts` is the table they were taken from: a snapshot
+    /// restore builds a new ledger, whose cache starts empty.
+    var senderCache: [PublicKey: Int32] = [:]
+    static let senderCacheLimit = 1 << 17
 
     /// The state at genesis. The genesis is validated first.
     public init(genesis: Genesis) throws(GenesisError) {
@@ -61,14 +68,35 @@ public struct Ledger: Sendable {
     // MARK: Reading
 
     /// The account at `address` (an empty standard account when it never appeared).
-    public func account(_ address: Address) -> Account { accounts[address] ?? Account() }
+    public func account(_ address: Address) -> Account {
+        guard let s = accounts.slot(address) else { return Account() }
+        return accounts.values[s]
+    }
+
+    /// The holding of `asset` of the account at `address`, read in place (no copy of the account).
+    func holding(_ address: Address, _ asset: AssetID) -> AssetHolding {
+        guard let s = accounts.slot(address) else { return AssetHolding(asset: asset) }
+        return accounts.values[s].holding(asset)
+    }
+
+    /// The position in `market` of the account at `address`, read in place.
+    func position(_ address: Address, _ market: MarketID) -> PerpPosition {
+        guard let s = accounts.slot(address) else { return PerpPosition(market: market) }
+        return accounts.values[s].position(market)
+    }
+
+    /// The margin mode of the account at `address`.
+    func mode(_ address: Address) -> MarginMode {
+        guard let s = accounts.slot(address) else { return .standard }
+        return accounts.values[s].mode
+    }
     public func pool(_ asset: AssetID) -> LendingPool? { Int(asset) < pools.count ? pools[Int(asset)] : nil }
     public func book(_ market: MarketID) -> OrderBook? { Int(market) < books.count ? books[Int(market)] : nil }
     public func marketState(_ market: MarketID) -> MarketState? { Int(market) < markets.count ? markets[Int(market)] : nil }
     public func oracle(_ asset: AssetID) -> OracleState? { Int(asset) < oracles.count ? oracles[Int(asset)] : nil }
     public var insuranceFund: [Int64] { insurance }
     /// Every account address, sorted.
-    public var addresses: [Address] { accounts.keys.sorted() }
+    public var addresses: [Address] { accounts.sortedAddresses() }
     public var accountCount: Int { accounts.count }
 
     // MARK: State root
@@ -88,23 +116,41 @@ public struct Ledger: Sendable {
             book.forEachOrder { ids.append($0.id) }
             keys += ids.sorted().map { .order(MarketID(m), $0) }
         }
-        keys += accounts.keys.sorted().map { .account($0) }
+        keys += accounts.sortedAddresses().map { .account($0) }
         return keys
     }
 
     /// The canonical bytes of an entry, nil when it does not exist.
     func value(of key: StateKey) -> [UInt8]? {
+        var w = ByteWriter()
+        return encodeValue(of: key, to: &w) ? w.bytes : nil
+    }
+
+    /// Appends the canonical bytes of an entry to `w`; false (nothing written) when it does not exist.
+    func encodeValue(of key: StateKey, to w: inout ByteWriter) -> Bool {
         switch key {
-        case .global: return global.canonicalBytes
-        case .insurance: return Ledger.encodeAmounts(insurance)
-        case .pool(let a): return pools[Int(a)].canonicalBytes
-        case .oracle(let a): return oracles[Int(a)].canonicalBytes
-        case .market(let m): return markets[Int(m)].canonicalBytes
-        case .order(let m, let id): return books[Int(m)].order(id: id)?.canonicalBytes
+        case .global: global.encode(to: &w)
+        case .insurance: w.write(insurance)
+        case .pool(let a): pools[Int(a)].encode(to: &w)
+        case .oracle(let a): oracles[Int(a)].encode(to: &w)
+        case .market(let m): markets[Int(m)].encode(to: &w)
+        case .order(let m, let id):
+            guard let order = books[Int(m)].order(id: id) else { return false }
+            order.encode(to: &w)
         case .account(let a):
-            guard let account = accounts[a], !account.isEmpty else { return nil }
-            return account.canonicalBytes
+            guard let s = accounts.slot(a), accounts.exists[s], !accounts.values[s].isEmpty else { return false }
+            accounts.values[s].encode(to: &w)
         }
+        return true
+    }
+
+    /// The leaf hash of an entry (`StateTree.leaf(key:value:)`), encoded into the reused
+    /// buffer `w`; nil when the entry does not exist.
+    func leaf(of key: StateKey, buffer w: inout ByteWriter) -> Hash256? {
+        w.removeAll()
+        key.encode(to: &w)
+        guard encodeValue(of: key, to: &w) else { return nil }
+        return w.bytes.withUnsafeBytes { Blake2b.hash256($0) }
     }
 
     /// Root computed from scratch over every entry; must equal `stateRoot`.
@@ -124,6 +170,7 @@ public struct Ledger: Sendable {
         }
         tree.rebuildAll()
         dirty.removeAll()
+        dirtyAccounts.removeAll()
     }
 
     /// The root step of a block applied with `applyDeferringRoot(block:)`.
@@ -132,12 +179,14 @@ public struct Ledger: Sendable {
 
     /// Re-hashes the entries changed since the last call and returns the new root.
     mutating func updateRoot() -> Hash256 {
-        // Each key once, then in key order. A block lists the same keys many times (the global
-        // entry once per order): the fixed entries are deduplicated by flag, the rest by a set.
+        // Each key once. A block lists the same keys many times (the global entry once per
+        // order, an account once per change): the fixed entries are deduplicated by flag,
+        // accounts by slot mark, orders by a set. No sort: the tree's result does not depend
+        // on the order its leaves are set in (each bucket is kept sorted by key).
         let fixed = 2 + pools.count + oracles.count + markets.count
         var seenFixed = [Bool](repeating: false, count: fixed)
         var seen = Set<StateKey>()
-        var keys: [StateKey] = []
+        var w = ByteWriter(capacity: 1024)
         for key in dirty {
             let slot: Int
             switch key {
@@ -154,22 +203,19 @@ public struct Ledger: Sendable {
             } else if !seen.insert(key).inserted {
                 continue
             }
-            keys.append(key)
+            tree.set(key, leaf: leaf(of: key, buffer: &w))
         }
-        keys.sort()
-        for key in keys {
-            tree.set(key, leaf: value(of: key).map { StateTree.leaf(key: key, value: $0) })
+        let mark = exposure.nextMark(slotCount: accounts.slotCount)
+        for s32 in dirtyAccounts {
+            let s = Int(s32)
+            if exposure.seen[s] == mark { continue }
+            exposure.seen[s] = mark
+            let key = StateKey.account(accounts.addresses[s])
+            tree.set(key, leaf: leaf(of: key, buffer: &w))
         }
+        dirtyAccounts.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
         tree.commit()
         return tree.root
-    }
-}
-
-extension Ledger {
-    static func encodeAmounts(_ amounts: [Int64]) -> [UInt8] {
-        var w = ByteWriter(capacity: 8 * amounts.count + 2)
-        w.write(amounts)
-        return w.bytes
     }
 }

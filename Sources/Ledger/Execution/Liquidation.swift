@@ -202,13 +202,13 @@ extension Ledger {
     /// End of block: the backstop takes over whole every account with V_liq < 2/3 MR, lowest
     /// V_liq / MR first (ties by address), at most `backstopMaxPerBlock`. Each candidate's resting
     /// orders are cancelled first and the account checked again without them (`runBackstop`).
-    mutating func runBackstop(recheck: [Address]) -> [Address] {
+    mutating func runBackstop(recheck: [Int]) -> [Address] {
         let r = config.genesis.risk
         var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
-        for address in recheck where address != r.backstopAddress {
-            let a = account(address)
-            guard !a.positions.isEmpty || a.hasDebt else { continue }
-            guard let req = try? requirement(of: a), req.maintenance > 0,
+        for s in recheck {
+            let address = accounts.addresses[s]
+            guard address != r.backstopAddress, !accounts.values[s].positions.isEmpty || accounts.values[s].hasDebt else { continue }
+            guard let req = try? requirement(of: accounts.values[s]), req.maintenance > 0,
                   req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
             candidates.append((0, req.liquidationValue, req.maintenance, address))
         }
@@ -218,7 +218,7 @@ extension Ledger {
             return l != rr ? l < rr : x.address < y.address
         }
         var taken: [Address] = []
-        let dirtyBefore = dirty.count
+        let dirtyBefore = dirtyAccounts.count
         for c in candidates where taken.count < Int(r.backstopMaxPerBlock) {
             // Earlier takeovers (cancelled orders move marks, bankruptcies the USDC index) may
             // have changed this account's health since the list was made: check it again.
@@ -241,7 +241,7 @@ extension Ledger {
         }
         // Takeovers changed accounts; the backstop's own exposure too. (The block's earlier
         // changes were re-indexed before the recheck.)
-        for key in dirty[dirtyBefore...] { if case .account(let a) = key { reindex(a) } }
+        for s in dirtyAccounts[dirtyBefore...] where exposure.isStale(Int(s)) { reindex(slot: Int(s)) }
         return taken
     }
 }

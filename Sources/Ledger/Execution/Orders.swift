@@ -33,7 +33,7 @@ extension Ledger {
     }
 
     mutating func releaseOrder(owner: Address, reserve: Int64, count: Int64) throws(LedgerError) {
-        try modifyAccount(owner) { (a: inout Account) throws(LedgerError) in
+        try modifyScalars(owner) { (a: inout AccountScalars) throws(LedgerError) in
             a.openOrders -= count
             a.reservedMargin = max(0, a.reservedMargin - reserve)
         }
@@ -91,20 +91,22 @@ extension Ledger {
             throw .priceBand(price: req.price, oracle: oracle, bandPpm: market.priceBandPpm)
         }
         if !req.reduceOnly { try refuseNewRisk() }
-        let trader = account(sender)
-        if req.timeInForce != .ioc && trader.openOrders >= config.genesis.risk.maxOpenOrders {
+        // The sender's account exists (its nonce was recorded); read it in place by slot.
+        let traderSlot = accounts.slotCreating(sender)
+        if req.timeInForce != .ioc && accounts.values[traderSlot].openOrders >= config.genesis.risk.maxOpenOrders {
             throw .openOrderLimit(limit: config.genesis.risk.maxOpenOrders)
         }
         var maxFill = Int64.max
         if req.reduceOnly {
-            let held: Int64 = market.kind == .perp ? trader.position(req.market).size : try netBalance(trader, market.base)
+            let held: Int64 = market.kind == .perp ? accounts.values[traderSlot].position(req.market).size
+                : try netBalance(accounts.values[traderSlot], market.base)
             let reduces = req.side == .buy ? held < 0 : held > 0
             guard reduces else { throw .reduceOnlyWouldIncrease }
             maxFill = held.magnitude > UInt64(Int64.max) ? .max : Int64(held.magnitude)
         }
         // Evaluated only if the check after the effect fails (to see whether the order only took risk off).
-        let riskBefore = try accountRisk(trader)
-        let portfolioMode = trader.mode == .portfolio
+        let riskBefore = try accountRisk(accounts.values[traderSlot])
+        let portfolioMode = accounts.values[traderSlot].mode == .portfolio
 
         touch(.global)
         let id = global.nextOrderID
@@ -112,13 +114,14 @@ extension Ledger {
         let taker = BookOrder(id: id, owner: sender, side: req.side, price: req.price, size: req.size,
                               clientID: req.clientID, timeInForce: req.timeInForce, reduceOnly: req.reduceOnly)
 
-        // Plan the match on a copy of the book, asking each maker's margin on the way.
-        let book = books[m]
+        // Plan the match without changing the book, asking each maker's margin on the way.
         var makerRisk: [Address: AccountRisk] = [:]
         var plannedBorrow: [AssetID: Int64] = [:]
         let plan: OrderBook.MatchPlan
         do {
-            plan = try book.plan(taker, maxFill: maxFill) { maker, size in
+            // Read in place (a copy of the book would retain each of its arrays); the maker
+            // check only reads the ledger too.
+            plan = try books[m].plan(taker, maxFill: maxFill) { maker, size in
                 self.makerDecision(maker: maker, size: size, market: market, marketID: req.market, risks: &makerRisk,
                                    plannedBorrow: &plannedBorrow)
             }
@@ -151,7 +154,7 @@ extension Ledger {
             throw .openInterestCap(cap: market.openInterestCap)
         }
 
-        var risk = try accountRisk(account(sender))
+        var risk = try accountRisk(accounts.values[traderSlot])
         var after = try evaluate(risk)
         if let rest = rested {
             let fill = hypotheticalFill(market: market, side: rest.side, size: rest.size, price: rest.price, feePpm: market.takerFeePpm)
@@ -161,7 +164,7 @@ extension Ledger {
                                                     currentSlack: after.requirement(portfolioMode: portfolioMode).slack)
             } catch { throw .overflow }
             books[m].setReservedMargin(id: rest.id, to: reserve)
-            try modifyAccount(sender) { (a: inout Account) throws(LedgerError) in
+            try modifyScalars(sender) { (a: inout AccountScalars) throws(LedgerError) in
                 a.openOrders += 1
                 a.reservedMargin = try ck { () throws(LedgerMathError) in try a.reservedMargin.checkedAdding(reserve) }
             }
@@ -176,7 +179,7 @@ extension Ledger {
         // The taker's check after the effect: slack covers every reserve and borrowing stays
         // within LTV, unless the order only took risk off (no resting part, requirement down).
         let reqAfter = after.requirement(portfolioMode: portfolioMode)
-        let reserved = account(sender).reservedMargin
+        let reserved = accounts.values[traderSlot].reservedMargin
         let passes = reqAfter.slack >= reserved && (!portfolioMode || after.withinBorrowCapacity)
         if !passes {
             let before = try evaluate(riskBefore)
@@ -298,8 +301,8 @@ extension Ledger {
             try credit(seller, 0, down)
             try payInsurance(0, up - down)
         case .perp:
-            buyerStart = account(buyer).position(market).size
-            sellerStart = account(seller).position(market).size
+            buyerStart = position(buyer, market).size
+            sellerStart = position(seller, market).size
             buyerPnl = try changePosition(buyer, market: market, delta: fill.size, quote: down)
             sellerPnl = try changePosition(seller, market: market, delta: -fill.size, quote: down)
         }
@@ -307,7 +310,7 @@ extension Ledger {
         try debit(maker, 0, makerFee, policy: .forced)
         try payInsurance(0, takerFee + makerFee)
         for who in [taker, maker] {
-            try modifyAccount(who) { (a: inout Account) throws(LedgerError) in
+            try modifyScalars(who) { (a: inout AccountScalars) throws(LedgerError) in
                 a.weightedVolume = a.weightedVolume.addingReportingOverflow(down).overflow ? .max : a.weightedVolume + down
             }
         }
@@ -334,7 +337,7 @@ extension Ledger {
     @discardableResult
     mutating func changePosition(_ address: Address, market: MarketID, delta: Int64, quote: Int64) throws(LedgerError) -> Int64 {
         guard delta != 0 else { return 0 }
-        var p = account(address).position(market)
+        var p = position(address, market)
         let sign: Int64 = delta > 0 ? 1 : -1
         let closing = p.size != 0 && (p.size > 0) != (delta > 0)
         let closed = closing ? min(delta.magnitude, p.size.magnitude) : 0
@@ -357,7 +360,7 @@ extension Ledger {
         p.size = try ck { () throws(LedgerMathError) in try p.size.checkedAdding(delta) }
         p.costBasis = basisAfter
         let position = p
-        try modifyAccount(address) { (a: inout Account) throws(LedgerError) in a.setPosition(position) }
+        setPosition(address, position)
         touch(.market(market))
         let oi = markets[Int(market)].openInterest
         markets[Int(market)].openInterest = try ck { () throws(LedgerMathError) in

@@ -67,7 +67,11 @@ extension Ledger {
     /// The check after every risk-adding action: slack covers the reserved margin and, in
     /// portfolio mode, borrowed value stays within collateral x LTV.
     func checkRisk(_ address: Address) throws(LedgerError) {
-        let a = account(address)
+        guard let s = accounts.slot(address) else { return try checkRisk(of: Account()) }
+        try checkRisk(of: accounts.values[s])
+    }
+
+    func checkRisk(of a: Account) throws(LedgerError) {
         let summary = try evaluate(accountRisk(a))
         let req = summary.requirement(portfolioMode: a.mode == .portfolio)
         if req.slack < a.reservedMargin { throw .insufficientMargin(slack: req.slack, required: a.reservedMargin) }

@@ -54,7 +54,8 @@ extension Ledger {
             let genesisJSON = try r.readBytes(field: "genesis", maximum: 1 << 24)
             var ledger: Ledger
             do { ledger = try Ledger(genesis: try Genesis.decode(json: genesisJSON)) } catch { throw SnapshotError.genesis(error) }
-            ledger.accounts = [:]
+            ledger.accounts = AccountTable()
+            ledger.senderCache = [:]
             ledger.books = ledger.books.map { OrderBook(market: $0.market) }
             let count = try r.readLength(field: "entries", maximum: Int.max)
             var previous: StateKey?

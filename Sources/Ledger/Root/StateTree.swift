@@ -34,6 +34,21 @@ public enum StateKey: Hashable, Comparable, Sendable {
         }
     }
 
+    /// The hash tables' hash (the root update's set of touched keys): a keyed word mix as for
+    /// addresses (see `FixedBytes._rawHashValue`), not SipHash.
+    public func _rawHashValue(seed: Int) -> Int {
+        let s = seed &+ Int(tag)
+        switch self {
+        case .global, .insurance: return Int(truncatingIfNeeded: WordHash.mix(WordHash.processKey ^ UInt64(bitPattern: Int64(s))))
+        case .pool(let a), .oracle(let a), .market(let a):
+            return Int(truncatingIfNeeded: WordHash.mix(WordHash.processKey ^ UInt64(bitPattern: Int64(s)) ^ UInt64(a)))
+        case .order(let m, let o):
+            let h = WordHash.mix(WordHash.processKey ^ UInt64(bitPattern: Int64(s)) ^ o)
+            return Int(truncatingIfNeeded: WordHash.mix(h ^ UInt64(m)))
+        case .account(let a): return a._rawHashValue(seed: s)
+        }
+    }
+
     /// Which of the tree's buckets holds this key: a fixed mix of its contents.
     func bucket(bits: Int) -> Int {
         var x: UInt64

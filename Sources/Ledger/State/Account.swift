@@ -107,8 +107,28 @@ public struct Account: Equatable, Sendable {
         return i < holdings.count && holdings[i].asset == asset ? i : nil
     }
 
+    /// The account's scalar fields, read and written together (what the journal saves for a
+    /// change of order counts, reserves, volume or mode).
+    var scalars: AccountScalars {
+        get { AccountScalars(mode: mode, weightedVolume: weightedVolume, openOrders: openOrders, reservedMargin: reservedMargin) }
+        set {
+            mode = newValue.mode
+            weightedVolume = newValue.weightedVolume
+            openOrders = newValue.openOrders
+            reservedMargin = newValue.reservedMargin
+        }
+    }
+
     /// Whether the account has any debt.
     public var hasDebt: Bool { holdings.contains { $0.debtShares > 0 } }
+}
+
+/// An account's fields besides its arrays (see `Account.scalars`).
+struct AccountScalars: Sendable {
+    var mode: MarginMode
+    var weightedVolume: Int64
+    var openOrders: Int64
+    var reservedMargin: Int64
 }
 
 /// First index whose key is >= `key` in an array sorted by `path`.
