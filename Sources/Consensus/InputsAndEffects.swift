@@ -37,8 +37,10 @@ public enum Input: Sendable {
 /// before any effect after it is performed: that is what keeps a restarted
 /// validator from signing twice.
 public enum Effect: Sendable {
-    /// Write the safety state durably (before performing the following effects).
-    case persist(SafetyState)
+    /// Write the safety state durably (before performing the following effects), and with it,
+    /// when the state records a vote, the block voted for: kept until its round is committed,
+    /// it is what `Recovery.uncommitted` gives back after a restart.
+    case persist(SafetyState, votedBlock: Proposal?)
     /// Send to one validator (possibly this one: the host loops it back).
     case send(ConsensusMessage, to: ValidatorIndex)
     /// Send to every validator, this one included.

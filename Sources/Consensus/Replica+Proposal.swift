@@ -51,7 +51,7 @@ extension Replica {
         guard b.timestamp <= now &+ config.maxClockDrift else { return }
         if let root = executedRoots[b.executedHeight], root != b.stateRoot { return }
         guard SafetyRules.mayVote(for: b, timeoutCertificate: p.timeoutCertificate, state: safety) else { return }
-        persistSafety(SafetyRules.recordingVote(round: b.round, highQC: safety.highQC, state: safety))
+        persistSafety(SafetyRules.recordingVote(round: b.round, highQC: safety.highQC, state: safety), votingFor: p)
         let signature = key.sign(SigningMessage.vote(chain: chain, round: b.round, blockID: b.id))
         let vote = Vote(round: b.round, blockID: b.id, voter: index, signature: signature)
         effects.append(.send(.vote(vote), to: validators.leader(of: b.round + 1)))

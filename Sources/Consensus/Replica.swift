@@ -180,9 +180,9 @@ public struct Replica {
     /// Persists the safety state, then signs: the order of the effects list is
     /// the order the host performs them, so a crash can never leave a signature
     /// out in the world that the disk does not know about.
-    mutating func persistSafety(_ next: SafetyState) {
+    mutating func persistSafety(_ next: SafetyState, votingFor block: Proposal? = nil) {
         safety = next
-        effects.append(.persist(next))
+        effects.append(.persist(next, votedBlock: block))
     }
 }
 

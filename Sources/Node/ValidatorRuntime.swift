@@ -341,16 +341,12 @@ public actor ValidatorRuntime {
         // depend on execution, so it leaves first and the next round is not held up by the ledger.
         // (The persist before a vote stays before it: only `.commit` moves.)
         var committed: [Proposal] = []
-        for (i, effect) in effects.enumerated() {
+        for effect in effects {
             guard halted == nil else { return }
             if logger.logLevel <= .trace { logger.trace("effect", metadata: ["effect": "\(ValidatorRuntime.summary(effect))", "round": "\(replica.round)"]) }
             switch effect {
-            case .persist(let safety):
-                // A vote follows its persist: the block it is for is stored with it.
-                var voted: VotedBlock? = nil
-                if i + 1 < effects.count, case .send(.vote(let vote), _) = effects[i + 1], let p = replica.proposal(vote.blockID) {
-                    voted = VotedBlock(id: vote.blockID, round: vote.round, bytes: p.canonicalBytes)
-                }
+            case .persist(let safety, let votedBlock):
+                let voted = votedBlock.map { VotedBlock(id: $0.block.id, round: $0.block.round, bytes: $0.canonicalBytes) }
                 do { try store.saveSafetyState(safety.canonicalBytes, votedBlock: voted, committedRound: committedRound) } catch {
                     // Without a durable safety state we must not send anything that depends on it.
                     halted = NodeHalt("cannot persist the consensus safety state: \(error)")

@@ -177,15 +177,11 @@ public final class Simulation {
 
     /// Performs effects in order; returns false if the process crashed midway.
     func perform(_ effects: [Effect], of p: Int, followUps: inout [Input]) -> Bool {
-        for (i, effect) in effects.enumerated() {
+        for effect in effects {
             switch effect {
-            case .persist(let state):
+            case .persist(let state, let votedBlock):
                 processes[p].persisted = state
-                // As the node does: the block a vote is for is written with the persist before it.
-                if i + 1 < effects.count, case .send(.vote(let vote), _) = effects[i + 1],
-                   let proposal = processes[p].replica?.proposal(vote.blockID) {
-                    processes[p].votedBlocks[vote.blockID] = proposal
-                }
+                if let votedBlock { processes[p].votedBlocks[votedBlock.block.id] = votedBlock }
                 if shouldCrashAfterPersist(p) {
                     count(.crashAfterPersist)
                     crash(p, downFor: crashAfterPersistNumber?.downMilliseconds ?? rng.uniform(200...3_000))

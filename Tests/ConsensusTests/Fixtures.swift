@@ -74,7 +74,7 @@ extension Array where Element == Effect {
         }
     }
     var persists: [SafetyState] {
-        compactMap { if case .persist(let s) = $0 { return s } else { return nil } }
+        compactMap { if case .persist(let s, _) = $0 { return s } else { return nil } }
     }
     var evidence: [Evidence] {
         compactMap { if case .evidence(let e) = $0 { return e } else { return nil } }

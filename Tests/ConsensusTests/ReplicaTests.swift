@@ -264,6 +264,8 @@ import Testing
             return
         }
         #expect(persisted.highQC.blockID == p1.block.id)
+        let votedBlocks = effects.compactMap { if case .persist(_, let b) = $0 { return b } else { return nil } }
+        #expect(votedBlocks == [p2])  // the persist before the vote carries the block voted for
         func blockRequests(_ effects: [Effect]) -> Int {
             effects.filter { if case .send(.blockRequest, _) = $0 { return true } else { return false } }.count
         }
