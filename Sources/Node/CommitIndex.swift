@@ -38,8 +38,9 @@ public final class CommitIndex: Sendable {
 
     /// `delayMs`: how long an executed block may wait for the batch that stores it (the batch
     /// gathers the blocks executed meanwhile). `maxPendingBlocks`: beyond it, `append` waits for
-    /// the writer (memory stays bounded when the disk falls behind).
-    public init(store: IndexStore, delayMs: Int = 1_000, maxPendingBlocks: Int = 2_048) throws(StorageError) {
+    /// the writer (memory stays bounded when the disk falls behind, and the index stays within a
+    /// snapshot interval of the blocks, so a restart finds a snapshot it has caught up with).
+    public init(store: IndexStore, delayMs: Int = 1_000, maxPendingBlocks: Int = 512) throws(StorageError) {
         self.store = store
         self.delayMs = delayMs
         self.maxPendingBlocks = maxPendingBlocks

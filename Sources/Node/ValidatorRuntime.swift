@@ -152,6 +152,13 @@ public actor ValidatorRuntime {
         // Ledger: the newest intact snapshot the index has caught up with, then every stored block
         // after it; the blocks above the index's height are indexed again as they execute.
         let index = try CommitIndex(store: try IndexStore(directory: store.directory))
+        let latest = try store.latestHeight() ?? 0
+        if index.indexedHeight > latest {
+            throw NodeHalt("""
+                the index (\(index.store.databasePath)) is at height \(index.indexedHeight), above the block store's \(latest): \
+                it belongs to another copy of this chain; delete it (with its -wal and -shm files) and the node rebuilds it
+                """)
+        }
         var ledger = genesisLedger
         var height: UInt64 = 0
         if let snapshot = try store.latestSnapshot(atMost: index.indexedHeight) {

@@ -1,4 +1,5 @@
 import BallastCrypto
+import Codec
 import Foundation
 import GRDB
 
@@ -24,6 +25,7 @@ public struct IndexedBlock: Equatable, Sendable {
 /// is written several blocks at a time (an account's history page and the index's inner pages
 /// are written once per batch, not once per block), and is not synced on every commit
 /// (`synchronous = NORMAL`: a crash can lose the last batches, never corrupt the file).
+/// An account's events of one block share one row (an active account has several per block).
 /// `indexedHeight` says how far it is complete; on start the node executes the blocks above it
 /// again and indexes them (docs/architecture.md, "Storage").
 public final class IndexStore: Sendable {
@@ -60,11 +62,8 @@ public final class IndexStore: Sendable {
                     CREATE TABLE history (
                         address BLOB NOT NULL,
                         height INTEGER NOT NULL,
-                        sequence INTEGER NOT NULL,
-                        kind INTEGER NOT NULL,
-                        bytes BLOB NOT NULL,
-                        tx_id BLOB,
-                        PRIMARY KEY (address, height, sequence)
+                        events BLOB NOT NULL,
+                        PRIMARY KEY (address, height)
                     ) WITHOUT ROWID;
                     CREATE TABLE indexed (
                         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -102,14 +101,22 @@ public final class IndexStore: Sendable {
             }
             // A transaction commits once; a second row would be a bug upstream, so it fails the batch.
             let insertTx = try db.cachedStatement(sql: "INSERT INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)")
-            let insertHistory = try db.cachedStatement(sql: "INSERT INTO history (address, height, sequence, kind, bytes, tx_id) VALUES (?, ?, ?, ?, ?, ?)")
+            let insertHistory = try db.cachedStatement(sql: "INSERT INTO history (address, height, events) VALUES (?, ?, ?)")
+            var events = ByteWriter(capacity: 1024)
             for block in blocks {
                 for tx in block.transactions {
                     try insertTx.execute(arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
                 }
-                for entry in block.history {
-                    try insertHistory.execute(arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind),
-                                                          Data(entry.bytes), entry.txId.map { Data($0.bytes) }])
+                // One row per account: its events in sequence order.
+                let byAccount = block.history.sorted { ($0.address, $0.sequence) < ($1.address, $1.sequence) }
+                var start = 0
+                while start < byAccount.count {
+                    var end = start + 1
+                    while end < byAccount.count, byAccount[end].address == byAccount[start].address { end += 1 }
+                    events.removeAll()
+                    for entry in byAccount[start..<end] { IndexStore.encode(entry, to: &events) }
+                    try insertHistory.execute(arguments: [Data(byAccount[start].address.bytes), Int64(block.height), Data(events.bytes)])
+                    start = end
                 }
             }
             try db.execute(sql: "UPDATE indexed SET height = ? WHERE id = 1", arguments: [Int64(last.height)])
@@ -148,22 +155,51 @@ public final class IndexStore: Sendable {
     /// An account's history, newest first: entries strictly before (`height`, `sequence`) when a
     /// cursor is given, at most `limit`.
     public func history(of address: Address, before cursor: (height: UInt64, sequence: Int)? = nil, limit: Int) throws(StorageError) -> [HistoryEntry] {
-        try read { db in
-            let rows: [Row]
-            if let cursor {
-                rows = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT * FROM history WHERE address = ? AND (height < ? OR (height = ? AND sequence < ?))
-                    ORDER BY height DESC, sequence DESC LIMIT ?
-                    """), arguments: [Data(address.bytes), Int64(cursor.height), Int64(cursor.height), cursor.sequence, limit])
-            } else {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM history WHERE address = ? ORDER BY height DESC, sequence DESC LIMIT ?"),
-                                        arguments: [Data(address.bytes), limit])
+        guard limit > 0 else { return [] }
+        return try read { db in
+            var out: [HistoryEntry] = []
+            // Rows newest first, a few at a time: each holds at least one event.
+            var below = cursor.map { Int64(clamping: $0.height) + 1 } ?? Int64.max
+            let statement = try db.cachedStatement(sql: "SELECT height, events FROM history WHERE address = ? AND height < ? ORDER BY height DESC LIMIT ?")
+            while out.count < limit {
+                let wanted = limit - out.count
+                let rows = try Row.fetchAll(statement, arguments: [Data(address.bytes), below, wanted])
+                for row in rows {
+                    let height: Int64 = row[0], events: Data = row[1]
+                    let entries = try IndexStore.decode(events, address: address, height: UInt64(height))
+                    for entry in entries.reversed() where out.count < limit {
+                        if let cursor, entry.height == cursor.height, entry.sequence >= cursor.sequence { continue }
+                        out.append(entry)
+                    }
+                    below = height
+                }
+                if rows.count < wanted { break }
             }
-            return rows.map { row in
-                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"], txId: Data? = row["tx_id"]
-                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind),
-                                    bytes: [UInt8](bytes), txId: txId.flatMap { Hash256(bytes: $0) })
+            return out
+        }
+    }
+
+    /// An event in its row: sequence, kind, the transaction id if any, the event's bytes.
+    static func encode(_ entry: HistoryEntry, to writer: inout ByteWriter) {
+        writer.writeLength(entry.sequence)
+        writer.write(entry.kind)
+        writer.write(entry.txId != nil)
+        if let txId = entry.txId { writer.writeRaw(txId.bytes) }
+        writer.writeBytes(entry.bytes)
+    }
+
+    static func decode(_ events: Data, address: Address, height: UInt64) throws -> [HistoryEntry] {
+        try events.withUnsafeBytes { raw throws(CodecError) -> [HistoryEntry] in
+            var reader = ByteReader(raw)
+            var entries: [HistoryEntry] = []
+            while reader.remaining > 0 {
+                let sequence = try reader.readLength(field: "history.sequence", maximum: Int(Int32.max))
+                let kind = try reader.readUInt8()
+                let txId = try reader.readBool(field: "history.txId") ? Hash256(bytes: Array(try reader.readRaw(count: 32))) : nil
+                let bytes = try reader.readBytes(field: "history.bytes", maximum: 1 << 20)
+                entries.append(HistoryEntry(address: address, height: height, sequence: sequence, kind: kind, bytes: bytes, txId: txId))
             }
+            return entries
         }
     }
 
