@@ -11,14 +11,19 @@ extension ClusterCommand {
             discussion: """
                 Watches the accounts of the last `cluster load` (DIR/load/accounts.json) and any --watch \
                 address. The keeper key is `keeper` in the cluster wallet (created on first use) and is \
-                funded from the faucet. Each liquidation is logged with its bonus: the keeper's equity \
-                after minus before, at the marks.
+                funded from the faucet. Right after each liquidation the keeper unwinds what it took over \
+                with reduce-only IOC orders --unwind-through away from the mark (perp positions closed, \
+                spot balances sold or debt bought back). Each liquidation is logged with the bonus the \
+                ledger paid (from the keeper's history), the unwind's realized PnL (fees included) and \
+                the net of the two.
                 """)
         @OptionGroup var location: ClusterCommand.Location
         @Option(help: "Also watch this address (repeatable).") var watch: [String] = []
         @Option(help: "Seconds between scans.") var interval = 0.5
         @Option(help: "Stop after this many seconds (default: until Ctrl-C).") var duration: Double?
         @Option(help: "USDC (whole units) the faucet gives the keeper first; 0 for none.") var fund = 1_000_000
+        @Option(help: "How far through the mark the unwind orders' limits go, percent (clamped to the price band).")
+        var unwindThrough = 2.0
         @Option(help: "Write the report as JSON to this file.") var report: String?
 
         func run() async throws {
@@ -36,7 +41,9 @@ extension ClusterCommand {
                     throw UserError("nothing to watch: run `ballast cluster load` first (it writes \(LoadAccountsFile.path(layout))) or pass --watch ADDRESS")
                 }
                 let connection = try ClusterConnection(layout: layout, connectionsPerNode: 2)
-                let keeper = Cluster.Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: watched)
+                guard unwindThrough >= 0, unwindThrough < 100 else { throw UserError("--unwind-through must be 0 to below 100 (percent)") }
+                let keeper = Cluster.Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: watched,
+                                            unwindThroughPpm: Int64((unwindThrough * 10_000).rounded()))
                 if fund > 0 { try await keeper.fund(usdc: Int64(fund) * 1_000_000) }
                 print("keeper \(keeper.key.address) watching \(watched.count) accounts every \(interval) s (Ctrl-C stops)")
                 fflush(nil)
@@ -50,8 +57,10 @@ extension ClusterCommand {
                 stop.onStop { task.cancel() }
                 await task.value
                 let result = keeper.report
-                print("keeper: \(result.scans) scans, \(result.liquidations.count) liquidations, total bonus "
-                    + String(format: "%.2f", Double(result.totalBonus) / 1e6) + " USDC, failed \(result.failed)")
+                func usdc(_ v: Int64) -> String { String(format: "%.2f", Double(v) / 1e6) }
+                print("keeper: \(result.scans) scans, \(result.liquidations.count) liquidations, bonus \(usdc(result.totalBonus)) USDC, "
+                    + "unwind \(usdc(result.totalUnwindPnl)) USDC (fees \(usdc(result.totalFees))), net \(usdc(result.totalNet)) USDC, "
+                    + (result.held.isEmpty ? "flat" : "still holding \(result.held.joined(separator: ", "))") + ", failed \(result.failed)")
                 if let report {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -56,7 +56,8 @@ import Testing
     }
 
     /// A 25x long on BTC-PERP; the validators push BTC's oracle down step by step until the
-    /// account is liquidatable (not yet the backstop's); the keeper liquidates it and earns.
+    /// account is liquidatable (not yet the backstop's); the keeper liquidates it, unwinds what
+    /// it took into the book, ends flat and earns.
     func liquidationAfterAPriceDrop(_ layout: ClusterLayout) async throws {
         let connection = try ClusterConnection(layout: layout, connectionsPerNode: 2)
         let params = try await connection.parameters()
@@ -108,8 +109,20 @@ import Testing
         }
         try #require(health == "liquidatable", "the victim is \(health) at oracle \(oracle)")
 
+        // Depth for the keeper's unwind: the maker bids at the mark (on the tick) for twice the
+        // victim's size. A bid at or below the mark does not move it (the mark is the median of
+        // oracle, best bid and best ask), so the victim stays liquidatable.
+        let view = try await connection.clients[0].get("/v1/markets", as: [MarketView].self)[perp]
+        let bid = (view.mark > 0 ? view.mark : view.oracle) / market.tick * market.tick
+        try await connection.submitAndWait(tx(maker, .placeOrders([OrderRequest(market: MarketID(perp), side: .buy, price: bid, size: 2 * size)])))
+
         let keeper = Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: [maker.address, victim.address])
         try await keeper.fund(usdc: 1_000_000_000_000)
+        func usdc(_ address: Address) async throws -> Int64 {
+            try await connection.clients[0].get("/v1/accounts/\(address)", as: AccountSummary.self).balances.first { $0.asset == 0 }?.net ?? 0
+        }
+        // A fresh cluster: the funding is all the keeper has.
+        let usdcBefore: Int64 = 1_000_000_000_000
         // The keeper reads each account from the next node in turn, which may not have the last
         // price step yet: it scans again, as it does when it runs.
         var made: [KeeperLiquidation] = []
@@ -118,12 +131,34 @@ import Testing
             if made.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
         try #require(made.count == 1, "\(keeper.report)")
-        #expect(made.first?.target == victim.address.description && made.first?.health == "liquidatable")
-        #expect((made.first?.bonus ?? 0) > 0, "\(made)")
-        try await connection.waitUntil(height: try #require(made.first?.height))
-        let after = try await connection.clients[0].get("/v1/accounts/\(victim.address)", as: AccountSummary.self)
-        #expect(abs(after.positions.first?.size ?? 0) < size)
-        #expect(keeper.report.liquidations == made && keeper.report.totalBonus == made[0].bonus)
+        let done = made[0]
+        #expect(done.target == victim.address.description && done.health == "liquidatable" && !done.whole)
+        // The bonus is the one the ledger recorded for this takeover, in the victim's history too.
+        try await connection.waitUntil(height: try #require(done.unwind.height))
+        let victimHistory = try await connection.clients[0].get("/v1/accounts/\(victim.address)/history?limit=20", as: HistoryPage.self)
+        let takeover = try #require(victimHistory.events.compactMap { e -> LiquidationEvent? in
+            if case .liquidation(let l) = e.detail { return l } else { return nil } }.first)
+        #expect(takeover.liquidator == keeper.key.address && done.bonus == takeover.liquidatorBonus && done.bonus > 0)
+        let taken = try #require(takeover.positions.first)
+        #expect(taken.size > 0 && taken.size < size && done.takenOver.count == 1)
+        // The unwind sold all of it at or above the maker's bid: the keeper is flat, holds only
+        // USDC, and earned the bonus less the unwind's cost.
+        #expect(done.unwind.error == nil && done.unwind.left.isEmpty && done.unwind.orders.count == 1 && done.unwind.fees > 0, "\(done)")
+        let keeperAfter = try await connection.clients[0].get("/v1/accounts/\(keeper.key.address)", as: AccountSummary.self)
+        #expect(keeperAfter.positions.isEmpty && keeperAfter.balances.allSatisfy { $0.asset == 0 || $0.net == 0 }, "\(keeperAfter)")
+        // Sold at no less than the bid, one tick at most under the takeover mark: the 0.045% taker
+        // fee is at least that of the size at the bid, the realized PnL at least -(tick x size)
+        // less the fee, and the net is positive.
+        #expect(Int128(done.unwind.fees) >= Int128(taken.size) * Int128(bid) / 100_000_000 * 450 / 1_000_000, "\(done)")
+        #expect(Int128(done.unwind.realizedPnl) >= -Int128(market.tick) * Int128(taken.size) / 100_000_000 - Int128(done.unwind.fees) - 1)
+        #expect(done.net == done.bonus + done.unwind.realizedPnl && done.net > 0, "\(done)")
+        // Exactly: the keeper's USDC moved by the net (plus any funding settled while it held the position).
+        let history = try await connection.clients[0].get("/v1/accounts/\(keeper.key.address)/history?limit=50", as: HistoryPage.self)
+        let funding = history.events.reduce(Int64(0)) { sum, e in if case .funding(let f) = e.detail { return sum + f.amount } else { return sum } }
+        #expect(try await usdc(keeper.key.address) - usdcBefore == done.net + funding)
+        let report = keeper.report
+        #expect(report.liquidations == made && report.totalBonus == done.bonus && report.totalUnwindPnl == done.unwind.realizedPnl)
+        #expect(report.totalNet == done.net && report.held.isEmpty && report.laterUnwinds.isEmpty)
         // A pass on a node that has the liquidation finds nothing left to liquidate.
         try await connection.waitUntil(height: made[0].height, node: 1)
         #expect(try await keeper.scan().isEmpty)

@@ -181,6 +181,45 @@ import Testing
         #expect(ClusterVerifier.firstDivergence([same, Array(badRoot.prefix(3))]) == nil)
     }
 
+    /// A market view as `/v1/markets` serves it (the type has no public initializer).
+    static func view(_ market: MarketID, mark: Int64, oracle: Int64) throws -> MarketView {
+        let json = #"{"market":\#(market),"name":"m","kind":"perp","oracle":\#(oracle),"mark":\#(mark),"openInterest":0,"lastFundingRate":"0"}"#
+        return try JSONDecoder().decode(MarketView.self, from: Data(json.utf8))
+    }
+
+    /// The keeper's unwind: a reduce-only IOC order per perp position and per non-USDC balance,
+    /// 2% through the mark on the tick (toward the mark), never past the 5% band around the
+    /// oracle, the size up to the lot and the 10 USDC minimum; USDC and assets without a spot
+    /// market are left.
+    @Test func theKeepersUnwindOrdersCloseEveryHoldingThroughTheMarkInsideTheBand() throws {
+        let genesis = try Self.testnet()
+        // Markets: 0 BTC/USDC, 1 ETH/USDC, 2 HYPE/USDC, 3 BTC-PERP, 4 ETH-PERP, 5 HYPE-PERP.
+        let views = try [Self.view(0, mark: 60_500_000_000, oracle: 60_400_000_000), Self.view(1, mark: 3_001_234_567, oracle: 3_000_000_000),
+                         Self.view(3, mark: 60_500_000_000, oracle: 60_400_000_000), Self.view(4, mark: 3_001_234_567, oracle: 3_000_000_000)]
+        let planner = UnwindPlanner(assets: genesis.assets, markets: genesis.markets, throughPpm: 20_000)
+        let (orders, unsellable) = planner.orders(
+            positions: [(3, 16_001_234), (4, -50_000_000), (3, 0)],
+            balances: [(0, 5_000_000), (1, 2_500_000), (2, -1_000_000_000), (9, 7)], views: views)
+        #expect(orders == [
+            // 60,500 x 0.98 = 59,290 exactly; 0.16001234 BTC up to the lot of 0.00001.
+            OrderRequest(market: 3, side: .sell, price: 59_290_000_000, size: 16_002_000, timeInForce: .ioc, reduceOnly: true),
+            // 3,001.234567 x 1.02 = 3,061.25925834, down to the 0.01 tick.
+            OrderRequest(market: 4, side: .buy, price: 3_061_250_000, size: 50_000_000, timeInForce: .ioc, reduceOnly: true),
+            // 0.025 BTC is 1,482 USDC at 59,290: above the minimum as it is.
+            OrderRequest(market: 0, side: .sell, price: 59_290_000_000, size: 2_500_000, timeInForce: .ioc, reduceOnly: true),
+            // A debt of 10 ETH is bought back.
+            OrderRequest(market: 1, side: .buy, price: 3_061_250_000, size: 1_000_000_000, timeInForce: .ioc, reduceOnly: true),
+        ])
+        #expect(unsellable == [9])
+        // 8% through the mark would be 55,660, below the band's 60,400 x 0.95 = 57,380: clamped.
+        let deep = UnwindPlanner(assets: genesis.assets, markets: genesis.markets, throughPpm: 80_000)
+        #expect(deep.limit(side: .sell, market: 3, mark: 60_500_000_000, oracle: 60_400_000_000) == 57_380_000_000)
+        #expect(deep.limit(side: .buy, market: 3, mark: 60_500_000_000, oracle: 60_400_000_000) == 63_420_000_000)
+        // 0.00001 BTC at 59,290 is 0.59 USDC: raised to 10 USDC / 59,290 = 0.00016866.., up to the lot: 0.00017.
+        #expect(planner.size(market: 3, held: 1_000, price: 59_290_000_000) == 17_000)
+        #expect(planner.size(market: 3, held: -16_001_234, price: 59_290_000_000) == 16_002_000)
+    }
+
     @Test func ratesParse() {
         #expect(LoadRate("max") == .max && LoadRate("250") == .fixed(250))
         #expect(LoadRate("0") == nil && LoadRate("-3") == nil && LoadRate("fast") == nil)
