@@ -24,6 +24,8 @@ extension ClusterCommand {
         @Option(help: "USDC (whole units) the faucet gives the keeper first; 0 for none.") var fund = 1_000_000
         @Option(help: "How far through the mark the unwind orders' limits go, percent (clamped to the price band).")
         var unwindThrough = 2.0
+        @Option(help: "Leave alone unhealthy accounts exposed to less than this many USDC (perp notional plus non-USDC balances at mark).")
+        var minExposure = 10.0
         @Option(help: "Write the report as JSON to this file.") var report: String?
 
         func run() async throws {
@@ -43,7 +45,8 @@ extension ClusterCommand {
                 let connection = try ClusterConnection(layout: layout, connectionsPerNode: 2)
                 guard unwindThrough >= 0, unwindThrough < 100 else { throw UserError("--unwind-through must be 0 to below 100 (percent)") }
                 let keeper = Cluster.Keeper(connection: connection, key: try connection.walletKey("keeper", create: true), watched: watched,
-                                            unwindThroughPpm: Int64((unwindThrough * 10_000).rounded()))
+                                            unwindThroughPpm: Int64((unwindThrough * 10_000).rounded()),
+                                            minExposure: Int64((max(0, minExposure) * 1_000_000).rounded()))
                 if fund > 0 { try await keeper.fund(usdc: Int64(fund) * 1_000_000) }
                 print("keeper \(keeper.key.address) watching \(watched.count) accounts every \(interval) s (Ctrl-C stops)")
                 fflush(nil)
@@ -60,7 +63,7 @@ extension ClusterCommand {
                 func usdc(_ v: Int64) -> String { String(format: "%.2f", Double(v) / 1e6) }
                 print("keeper: \(result.scans) scans, \(result.liquidations.count) liquidations, bonus \(usdc(result.totalBonus)) USDC, "
                     + "unwind \(usdc(result.totalUnwindPnl)) USDC (fees \(usdc(result.totalFees))), net \(usdc(result.totalNet)) USDC, "
-                    + (result.held.isEmpty ? "flat" : "still holding \(result.held.joined(separator: ", "))") + ", failed \(result.failed)")
+                    + (result.held.isEmpty ? "flat" : "still holding \(result.held.joined(separator: ", "))") + ", failed \(result.failed), skipped as dust \(result.skippedDust)")
                 if let report {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

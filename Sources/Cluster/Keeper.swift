@@ -104,6 +104,9 @@ public struct KeeperReport: Codable, Sendable {
     public var laterUnwinds: [KeeperUnwind]
     /// Liquidations that failed, by code (another keeper or the backstop came first, …).
     public var failed: [String: Int]
+    /// Times an unhealthy account was left alone for its exposure below the keeper's minimum
+    /// (counted once per scan that saw it).
+    public var skippedDust: Int
     /// What the keeper still held after its last unwind (empty: flat).
     public var held: [String]
 
@@ -116,16 +119,17 @@ public struct KeeperReport: Codable, Sendable {
     var unwinds: [KeeperUnwind] { liquidations.map(\.unwind) + laterUnwinds }
 
     enum CodingKeys: String, CodingKey {
-        case keeper, watched, scans, liquidations, laterUnwinds, failed, held, totalBonus, totalUnwindPnl, totalFees, totalNet
+        case keeper, watched, scans, liquidations, laterUnwinds, failed, skippedDust, held, totalBonus, totalUnwindPnl, totalFees, totalNet
     }
     public init(keeper: String, watched: Int, scans: Int, liquidations: [KeeperLiquidation], laterUnwinds: [KeeperUnwind] = [],
-                failed: [String: Int], held: [String] = []) {
+                failed: [String: Int], skippedDust: Int = 0, held: [String] = []) {
         self.keeper = keeper
         self.watched = watched
         self.scans = scans
         self.liquidations = liquidations
         self.laterUnwinds = laterUnwinds
         self.failed = failed
+        self.skippedDust = skippedDust
         self.held = held
     }
     public init(from decoder: any Decoder) throws {
@@ -136,6 +140,7 @@ public struct KeeperReport: Codable, Sendable {
         liquidations = try c.decode([KeeperLiquidation].self, forKey: .liquidations)
         laterUnwinds = try c.decode([KeeperUnwind].self, forKey: .laterUnwinds)
         failed = try c.decode([String: Int].self, forKey: .failed)
+        skippedDust = try c.decode(Int.self, forKey: .skippedDust)
         held = try c.decode([String].self, forKey: .held)
     }
     public func encode(to encoder: any Encoder) throws {
@@ -146,6 +151,7 @@ public struct KeeperReport: Codable, Sendable {
         try c.encode(liquidations, forKey: .liquidations)
         try c.encode(laterUnwinds, forKey: .laterUnwinds)
         try c.encode(failed, forKey: .failed)
+        try c.encode(skippedDust, forKey: .skippedDust)
         try c.encode(held, forKey: .held)
         try c.encode(totalBonus, forKey: .totalBonus)
         try c.encode(totalUnwindPnl, forKey: .totalUnwindPnl)
@@ -190,6 +196,13 @@ public struct UnwindPlanner: Sendable {
             out.append(order)
         }
         return (out, unsellable)
+    }
+
+    /// Whether the book, as `views` shows it, has a bid (for a sell) or an ask (for a buy) at or
+    /// through the order's limit: an unwind sent without one would fill nothing.
+    public func bookCanFill(_ order: OrderRequest, views: [MarketView]) -> Bool {
+        guard let view = views.first(where: { $0.market == order.market }) else { return false }
+        return order.side == .sell ? (view.bestBid ?? 0) >= order.price : (view.bestAsk ?? .max) <= order.price
     }
 
     /// The order that closes `held` (signed) on `market`; nil for an unknown market or one with no price.
@@ -242,15 +255,38 @@ public final class Keeper: Sendable {
     public let watched: [Address]
     /// How far through the mark the unwind orders' limits go, ppm.
     public let unwindThroughPpm: Int64
+    /// Targets whose exposure (perp notional plus non-USDC balances and debts, at mark) is below
+    /// this many USDC base units are left alone: what a step releases of them, and so the bonus,
+    /// rounds to nothing, and their 20% steps never end (each leaves 80%).
+    public let minExposure: Int64
     let state = KeeperState()
 
     /// A keeper signing with `key`, watching `watched`, unwinding `unwindThroughPpm` through the
-    /// mark (default 2%).
-    public init(connection: ClusterConnection, key: SigningKey, watched: [Address], unwindThroughPpm: Int64 = 20_000) {
+    /// mark (default 2%), skipping targets exposed to less than `minExposure` (default 10 USDC,
+    /// the testnet's smallest order).
+    public init(connection: ClusterConnection, key: SigningKey, watched: [Address], unwindThroughPpm: Int64 = 20_000,
+                minExposure: Int64 = 10_000_000) {
         self.connection = connection
         self.key = key
         self.watched = watched
         self.unwindThroughPpm = unwindThroughPpm
+        self.minExposure = minExposure
+    }
+
+    /// The USDC value at mark of `summary`'s perp positions and non-USDC balances (absolute),
+    /// base units; a balance of an asset without a market counts at 0.
+    static func exposure(_ summary: AccountSummary, params: ChainParameters, views: [MarketView]) -> Int64 {
+        func scale(_ asset: AssetID) -> Int128 { (0..<params.assets[Int(asset)].decimals).reduce(Int128(1)) { r, _ in r * 10 } }
+        var total: Int128 = 0
+        for p in summary.positions {
+            total += Int128(p.size.magnitude) * Int128(p.mark) / scale(params.markets[Int(p.market)].base)
+        }
+        for b in summary.balances where b.asset != 0 {
+            let view = views.first { params.markets[Int($0.market)].base == b.asset }
+            let price = view.map { $0.mark > 0 ? $0.mark : $0.oracle } ?? 0
+            total += Int128(b.net.magnitude) * Int128(price) / scale(b.asset)
+        }
+        return Int64(clamping: total)
     }
 
     /// Moves `usdc` base units from the faucet to the keeper (it must pass its own margin
@@ -270,11 +306,17 @@ public final class Keeper: Sendable {
         let params = try await connection.parameters()
         state.scanned()
         if state.holdsSomething {
+            // Recorded only when it sent something: while the book has nothing within the
+            // limits, each scan just looks again.
             let retry = await unwind(params: params, after: 0)
-            state.recordLater(retry)
-            log("unwind of what was left: " + Self.describe(retry))
+            if retry.txId != nil || retry.error != nil {
+                state.recordLater(retry)
+                log("unwind of what was left: " + Self.describe(retry))
+            }
         }
         var made: [KeeperLiquidation] = []
+        // The marks, read once a scan finds an unhealthy account.
+        var views: [MarketView]?
         // Up to 64 summaries in flight at once, pipelined over the nodes' connections.
         for first in stride(from: 0, to: watched.count, by: 64) {
             let chunk = Array(watched[first..<min(first + 64, watched.count)])
@@ -292,6 +334,11 @@ public final class Keeper: Sendable {
                     continue
                 }
                 guard summary.health != "healthy" else { continue }
+                if views == nil { views = try await connection.get("/v1/markets", as: [MarketView].self) }
+                guard Self.exposure(summary, params: params, views: views ?? []) >= minExposure else {
+                    state.skippedDust()
+                    continue
+                }
                 let own = summary.mode == .portfolio ? summary.portfolio : summary.standard
                 let tx = Transaction(chainID: params.chainId, signer: key.publicKey, nonce: state.nextNonce(),
                                      action: .liquidate(target: address)).signed(with: key)
@@ -331,8 +378,9 @@ public final class Keeper: Sendable {
     }
 
     /// Sends one transaction of reduce-only IOC orders that closes every perp position and sells
-    /// (or buys back) every non-USDC balance the keeper holds, once a node has executed `after`;
-    /// then reads its fills and what is left. Never throws: a failure is in `error`.
+    /// (or buys back) every non-USDC balance the keeper holds, once a node has executed `after`
+    /// (only the orders the book has depth for within their limits); then reads its fills and
+    /// what is left. Never throws: a failure is in `error`.
     func unwind(params: ChainParameters, after height: UInt64) async -> KeeperUnwind {
         var result = KeeperUnwind()
         let planner = UnwindPlanner(assets: params.assets, markets: params.markets, throughPpm: unwindThroughPpm)
@@ -346,10 +394,12 @@ public final class Keeper: Sendable {
             let node = try await readyNode(height: height)
             let summary = try await connection.clients[node].get("/v1/accounts/\(key.address)", as: AccountSummary.self)
             let views = try await connection.clients[node].get("/v1/markets", as: [MarketView].self)
-            let orders = plan(summary, views)
+            let planned = plan(summary, views)
+            // Only the orders the book can fill now are sent; the rest wait for a later scan.
+            let orders = planned.filter { planner.bookCanFill($0, views: views) }
             result.orders = orders.map { Self.describe($0, params: params) }
             result.left = Self.holdings(summary, params: params)
-            sellable = !orders.isEmpty
+            sellable = !planned.isEmpty
             if !orders.isEmpty {
                 let tx = Transaction(chainID: params.chainId, signer: key.publicKey, nonce: state.nextNonce(),
                                      action: .placeOrders(orders)).signed(with: key)
@@ -434,7 +484,9 @@ public final class Keeper: Sendable {
 
     static func describe(_ u: KeeperUnwind) -> String {
         if let error = u.error { return "failed (\(error))" + (u.left.isEmpty ? "" : ", holding \(u.left.joined(separator: ", "))") }
-        if u.orders.isEmpty { return u.left.isEmpty ? "nothing to unwind" : "no market for \(u.left.joined(separator: ", "))" }
+        if u.orders.isEmpty {
+            return u.left.isEmpty ? "nothing to unwind" : "nothing sent (no market, or no depth within the limit yet): holding \(u.left.joined(separator: ", "))"
+        }
         return u.orders.joined(separator: ", ") + " at height \(u.height.map(String.init) ?? "?"): realized \(usdc(u.realizedPnl)) USDC "
             + "(fees \(usdc(u.fees)))" + (u.left.isEmpty ? ", flat" : ", still holding \(u.left.joined(separator: ", "))")
     }
@@ -457,6 +509,7 @@ final class KeeperState: @unchecked Sendable {
     private var liquidations: [KeeperLiquidation] = []
     private var laterUnwinds: [KeeperUnwind] = []
     private var failures: [String: Int] = [:]
+    private var dust = 0
     private var scans = 0
     private var nonce = NonceClock()
     /// Whether the last unwind left something (or failed): the next scan unwinds first.
@@ -470,6 +523,7 @@ final class KeeperState: @unchecked Sendable {
     func record(_ l: KeeperLiquidation) { lock.withLock { liquidations.append(l); held = l.unwind.left } }
     func recordLater(_ u: KeeperUnwind) { lock.withLock { laterUnwinds.append(u); held = u.left } }
     func failed(_ code: String) { lock.withLock { failures[code, default: 0] += 1 } }
+    func skippedDust() { lock.withLock { dust += 1 } }
     func nextNonce() -> UInt64 { lock.withLock { nonce.next() } }
     var holdsSomething: Bool { lock.withLock { holds } }
     func setHolds(_ value: Bool) { lock.withLock { holds = value } }
@@ -501,7 +555,7 @@ final class KeeperState: @unchecked Sendable {
     func report(keeper: String, watched: Int) -> KeeperReport {
         lock.withLock {
             KeeperReport(keeper: keeper, watched: watched, scans: scans, liquidations: liquidations, laterUnwinds: laterUnwinds,
-                         failed: failures, held: held)
+                         failed: failures, skippedDust: dust, held: held)
         }
     }
 }

@@ -127,7 +127,7 @@ import Testing
         // price step yet: it scans again, as it does when it runs.
         var made: [KeeperLiquidation] = []
         for _ in 0..<20 where made.isEmpty {
-            made = try await keeper.scan()
+            made = try await keeper.scan { print("keeper: \($0)") }
             if made.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
         try #require(made.count == 1, "\(keeper.report)")

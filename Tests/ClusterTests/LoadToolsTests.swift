@@ -182,8 +182,9 @@ import Testing
     }
 
     /// A market view as `/v1/markets` serves it (the type has no public initializer).
-    static func view(_ market: MarketID, mark: Int64, oracle: Int64) throws -> MarketView {
-        let json = #"{"market":\#(market),"name":"m","kind":"perp","oracle":\#(oracle),"mark":\#(mark),"openInterest":0,"lastFundingRate":"0"}"#
+    static func view(_ market: MarketID, mark: Int64, oracle: Int64, bid: Int64? = nil, ask: Int64? = nil) throws -> MarketView {
+        let book = (bid.map { #","bestBid":\#($0)"# } ?? "") + (ask.map { #","bestAsk":\#($0)"# } ?? "")
+        let json = #"{"market":\#(market),"name":"m","kind":"perp","oracle":\#(oracle),"mark":\#(mark),"openInterest":0,"lastFundingRate":"0"\#(book)}"#
         return try JSONDecoder().decode(MarketView.self, from: Data(json.utf8))
     }
 
@@ -218,6 +219,14 @@ import Testing
         // 0.00001 BTC at 59,290 is 0.59 USDC: raised to 10 USDC / 59,290 = 0.00016866.., up to the lot: 0.00017.
         #expect(planner.size(market: 3, held: 1_000, price: 59_290_000_000) == 17_000)
         #expect(planner.size(market: 3, held: -16_001_234, price: 59_290_000_000) == 16_002_000)
+        // Sent only when the book has depth within the limit: a bid at or above a sell's limit.
+        let sell = orders[0], buy = orders[1]
+        #expect(!planner.bookCanFill(sell, views: views) && !planner.bookCanFill(buy, views: views))
+        let book = try [Self.view(3, mark: 60_500_000_000, oracle: 60_400_000_000, bid: 59_290_000_000),
+                        Self.view(4, mark: 3_001_234_567, oracle: 3_000_000_000, bid: 2_990_000_000, ask: 3_061_260_000)]
+        #expect(planner.bookCanFill(sell, views: book) && !planner.bookCanFill(buy, views: book))
+        let deeper = try [Self.view(4, mark: 3_001_234_567, oracle: 3_000_000_000, ask: 3_061_250_000)]
+        #expect(planner.bookCanFill(buy, views: deeper) && !planner.bookCanFill(sell, views: deeper))
     }
 
     @Test func ratesParse() {
