@@ -70,6 +70,9 @@ run query pools
 step "6. A liquidation: carol buys 0.5 BTC-PERP with 2,000 USDC, then BTC falls"
 run tx order --market 3 --side sell --price "$price" --size 50000000 --key bob --wait
 run tx order --market 3 --side buy --price "$price" --size 50000000 --tif ioc --key carol --wait
+# bob bids for 0.5 BTC-PERP 4.5% below: the depth the keeper will sell what it takes over into.
+bid=$(( price / 1000000 * 955 / 1000 * 1000000 ))
+run tx order --market 3 --side buy --price "$bid" --size 50000000 --key bob --wait
 liquidation=$(account "$carol" 'a["positions"][0]["liquidationPriceBelow"]')
 echo "carol's liquidation price: $liquidation"
 run query account "$carol"
