@@ -1,5 +1,5 @@
 import BallastCrypto
-import Cluster
+@testable import Cluster
 import Foundation
 import Histogram
 import Ledger
@@ -227,6 +227,26 @@ import Testing
         #expect(planner.bookCanFill(sell, views: book) && !planner.bookCanFill(buy, views: book))
         let deeper = try [Self.view(4, mark: 3_001_234_567, oracle: 3_000_000_000, ask: 3_061_250_000)]
         #expect(planner.bookCanFill(buy, views: deeper) && !planner.bookCanFill(sell, views: deeper))
+    }
+
+    /// A spot unwind's PnL is counted against the takeover value: a sale against what the
+    /// keeper paid, a buy-back of debt against what it was paid; each fill uses up its share.
+    @Test func theKeepersSpotUnwindCountsAgainstTheTakeoverValue() throws {
+        let state = KeeperState()
+        let balances = try JSONDecoder().decode([LiquidationEvent.Balance].self, from: Data("""
+            [{"asset": 1, "amount": 2500000, "value": 1500000000}, {"asset": 2, "amount": -1000000000, "value": -30000000000}]
+            """.utf8))
+        // 0.025 BTC taken over for 1,500 USDC (60,000 each); 10 ETH of debt for which it was paid 30,000 USDC.
+        state.tookOver(balances)
+        // 0.01 BTC sold for 610 USDC: it cost 600.
+        #expect(state.spotPnl(asset: 1, side: .sell, size: 1_000_000, quote: 610_000_000) == 10_000_000)
+        // The other 0.015 BTC cost 900: sold for 885, a 15 USDC loss.
+        #expect(state.spotPnl(asset: 1, side: .sell, size: 1_500_000, quote: 885_000_000) == -15_000_000)
+        // 4 ETH of the debt bought back for 11,800: the keeper was paid 12,000 for them.
+        #expect(state.spotPnl(asset: 2, side: .buy, size: 400_000_000, quote: 11_800_000_000) == 200_000_000)
+        #expect(state.spotPnl(asset: 2, side: .buy, size: 600_000_000, quote: 18_000_000_000) == 0)
+        // Nothing on record (HYPE): counted at the fill's own price.
+        #expect(state.spotPnl(asset: 3, side: .sell, size: 100_000_000, quote: 40_000_000) == 0)
     }
 
     @Test func ratesParse() {
