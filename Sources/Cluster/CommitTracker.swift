@@ -194,20 +194,27 @@ public final class CommitTracker: Sendable {
 /// `Accept: application/octet-stream`) every `pollInterval` until the node has it: one small
 /// request per poll, and the block's commit time is when its receipts arrived. Moves on to the
 /// next healthy node when one does not answer within `deadline`.
+///
+/// It has a connection of its own to each node: on the shared ones its requests would wait
+/// behind the submits pipelined before them (adding their wait to every latency), and its
+/// short deadline would close connections that submits are waiting on.
 public struct BlockFollower: Sendable {
     public let connection: ClusterConnection
     public let tracker: CommitTracker
     public var pollInterval: Duration = .milliseconds(5)
     /// A node that answers none of these requests in this long is left for the next one.
     public var deadline: Duration = .milliseconds(500)
+    let clients: [PipelinedHTTPClient]
 
     public init(connection: ClusterConnection, tracker: CommitTracker) {
         self.connection = connection
         self.tracker = tracker
+        clients = connection.clients.map { PipelinedHTTPClient(host: $0.host, port: $0.port, connections: 1, group: connection.group) }
     }
 
     /// Follows the blocks after `height` until the task is cancelled.
     public func run(after height: UInt64) async {
+        defer { for client in clients { client.close() } }
         var node = connection.isHealthy(0) ? 0 : connection.healthyNode(after: 0)
         var next = height + 1
         // A node that lacks a block the others have (one that started from a snapshot, or lags)
@@ -215,8 +222,8 @@ public struct BlockFollower: Sendable {
         var askedSince = ContinuousClock.now
         while !Task.isCancelled {
             do {
-                let answer = try await connection.clients[node].request(.GET, "/v1/blocks/\(next)/receipts", accept: "application/octet-stream",
-                                                                        deadline: deadline).get()
+                let answer = try await clients[node].request(.GET, "/v1/blocks/\(next)/receipts", accept: "application/octet-stream",
+                                                             deadline: deadline).get()
                 let seen = CommitTracker.now()
                 switch answer.status {
                 case 200:
