@@ -33,6 +33,8 @@ public final class ClusterConnection: Sendable {
     public let probeInterval: Duration
     let group: MultiThreadedEventLoopGroup
     private let health: Mutex<[NodeHealth]>
+    /// Called with a node's index when it stops being healthy.
+    private let failureHandler = Mutex<(@Sendable (Int) -> Void)?>(nil)
     private let nextNode = Mutex(0)
 
     /// Connections to every node of the cluster at `layout`, on one event loop thread.
@@ -83,20 +85,30 @@ public final class ClusterConnection: Sendable {
         return (node + 1) % healthy.count
     }
 
+    /// Calls `handler` with a node's index each time a healthy node is marked failed (replacing
+    /// any handler set before; nil removes it).
+    public func onNodeFailure(_ handler: (@Sendable (Int) -> Void)?) {
+        failureHandler.withLock { $0 = handler }
+    }
+
     /// Notes that a request to `node` failed with `error` (not an HTTP error answer): the node
     /// is stalled (`NoAnswerInTime`) or unreachable until a probe answers. A stalled node's
     /// connections are closed at once, so the requests still waiting on them fail now and can
-    /// go to another node instead of each waiting out its own deadline.
-    public func markFailed(_ node: Int, error: Error) {
+    /// go to another node instead of each waiting out its own deadline. Returns whether the node
+    /// was healthy until now.
+    @discardableResult
+    public func markFailed(_ node: Int, error: Error) -> Bool {
         let state: NodeHealth = error is NoAnswerInTime ? .stalled : .unreachable
         let changed = health.withLock { h in
             guard h[node] == .healthy else { return false }
             h[node] = state
             return true
         }
-        guard changed else { return }
+        guard changed else { return false }
         if state == .stalled { clients[node].close() }
         Task { [weak self] in await self?.probe(node) }
+        failureHandler.withLock { $0 }?(node)
+        return true
     }
 
     /// Asks `node` for its status every `probeInterval` until it answers, then marks it healthy.

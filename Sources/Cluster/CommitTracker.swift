@@ -50,8 +50,18 @@ public final class CommitTracker: Sendable {
         public var resent = 0
     }
 
+    /// A transaction waiting for its commit: when it was first sent, its bytes (to send it again),
+    /// and the node that admitted it, once one has.
+    struct Pending {
+        var submittedAt: UInt64
+        var bytes: [UInt8]
+        var admittedBy: Int?
+        /// Whether a node admitted it (`accepted` counts each transaction once, resent or not).
+        var admitted = false
+    }
+
     struct State {
-        var pending: [Hash256: UInt64] = [:]
+        var pending: [Hash256: Pending] = [:]
         /// Every commit seen, as (height, id), when `recordsCommits`.
         var commits: [(UInt64, String)] = []
         var counts = Counts()
@@ -80,17 +90,41 @@ public final class CommitTracker: Sendable {
         }
     }
 
-    /// Notes a transaction just before it is sent.
-    public func submitted(_ id: Hash256) {
+    /// Notes a transaction just before it is first sent; `bytes` let it be sent again to another
+    /// node when the one that admitted it stops answering (`takeAdmitted`).
+    public func submitted(_ id: Hash256, bytes: [UInt8] = []) {
         let t = Self.now()
         state.withLock { s in
-            s.pending[id] = t
+            s.pending[id] = Pending(submittedAt: t, bytes: bytes)
             s.counts.submitted += 1
         }
     }
 
-    /// The node admitted `count` of them.
-    public func accepted(_ count: Int = 1) { state.withLock { $0.counts.accepted += count } }
+    /// Node `node` admitted `ids`.
+    public func accepted(_ ids: some Sequence<Hash256>, by node: Int) {
+        state.withLock { s in
+            for id in ids {
+                if s.pending[id]?.admitted != true { s.counts.accepted += 1 }
+                s.pending[id]?.admittedBy = node
+                s.pending[id]?.admitted = true
+            }
+        }
+    }
+
+    /// The transactions `node` admitted that have not committed yet, with their bytes, now no
+    /// longer counted as admitted by it: a node that stopped answering (paused, killed) holds
+    /// them in its mempool, where they wait for it, or are lost with it.
+    public func takeAdmitted(by node: Int) -> [(bytes: [UInt8], id: Hash256)] {
+        state.withLock { s in
+            var taken: [(bytes: [UInt8], id: Hash256)] = []
+            for (id, tx) in s.pending where tx.admittedBy == node && !tx.bytes.isEmpty {
+                taken.append((tx.bytes, id))
+            }
+            for tx in taken { s.pending[tx.id]?.admittedBy = nil }
+            // The order of a dictionary varies per process: send them in a fixed order.
+            return taken.sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
+        }
+    }
 
     /// A submit request sent at `sentAt` (uptime nanoseconds) got its answer now.
     public func answered(sentAt: UInt64) {
@@ -114,7 +148,7 @@ public final class CommitTracker: Sendable {
     public func committed(_ block: BlockReceipts, seenAt: UInt64) {
         state.withLock { s in
             for entry in block.entries {
-                guard let submittedAt = s.pending.removeValue(forKey: entry.id) else { continue }
+                guard let submittedAt = s.pending.removeValue(forKey: entry.id)?.submittedAt else { continue }
                 let outcome = entry.outcome
                 s.counts.committed += 1
                 if recordsCommits { s.commits.append((block.height, "0x" + entry.id.hex)) }
@@ -160,7 +194,7 @@ public final class CommitTracker: Sendable {
     public func expire(olderThan seconds: Double) -> Int {
         let cutoff = Self.now() &- UInt64(seconds * 1e9)
         return state.withLock { s in
-            let old = s.pending.filter { $0.value < cutoff }.map(\.key)
+            let old = s.pending.filter { $0.value.submittedAt < cutoff }.map(\.key)
             for id in old { s.pending[id] = nil }
             s.counts.rejected["not_committed", default: 0] += old.count
             return old.count

@@ -82,7 +82,8 @@ public struct LoadReport: Codable, Sendable {
     public var orderErrors: [String: Int]
     /// Accepted but not seen in a block by the end of the drain.
     public var uncommitted: Int
-    /// Transactions sent again to another node after theirs failed or did not answer in time.
+    /// Transactions sent again to another node after theirs failed or did not answer in time
+    /// (the request's, and those it had admitted that had not committed).
     public var resent: Int?
     /// CPU seconds all node processes used during the load (from /proc), when known.
     public var nodeCPUSeconds: Double?
@@ -103,7 +104,7 @@ public struct LoadReport: Codable, Sendable {
             "committed tx/s \(String(format: "%.1f", committedPerSecond))",
             "latency submit→commit ms: p50 \(latency.p50Ms)  p90 \(latency.p90Ms)  p99 \(latency.p99Ms)  max \(latency.maxMs)  (\(latency.count) samples)",
             "node answers to submits ms: p50 \(answerLatency?.p50Ms ?? 0)  p99 \(answerLatency?.p99Ms ?? 0)  max \(answerLatency?.maxMs ?? 0)",
-            "rejected: \(codes(rejected))" + ((resent ?? 0) > 0 ? "; resent to another node after no answer: \(resent ?? 0)" : ""),
+            "rejected: \(codes(rejected))" + ((resent ?? 0) > 0 ? "; sent again to another node when theirs stopped answering: \(resent ?? 0)" : ""),
             "failed in block: \(codes(failed))",
             "order errors: \(codes(orderErrors))",
         ]
@@ -198,6 +199,13 @@ public final class LoadGenerator: Sendable {
         let height = try await connection.get("/v1/status", as: NodeStatus.self).height
         let follower = Task { [connection, tracker] in await BlockFollower(connection: connection, tracker: tracker).run(after: height) }
         defer { follower.cancel() }
+        // What a node that stops answering admitted and has not committed goes to the others.
+        connection.onNodeFailure { [connection, tracker, batch = options.batch] node in
+            let stranded = tracker.takeAdmitted(by: node)
+            tracker.resent(stranded.count)
+            LoadGenerator.dispatch(stranded, batch: batch, resend: true, connection: connection, tracker: tracker)
+        }
+        defer { connection.onNodeFailure(nil) }
 
         let fundingStart = ContinuousClock.now
         if options.fund { try await fund(accounts, params: params, progress: progress) }
@@ -326,16 +334,22 @@ public final class LoadGenerator: Sendable {
     /// Sends to the next healthy node in turn, one transaction or `options.batch` per request; the
     /// answers are counted when they arrive. When a node fails or does not answer within the
     /// connection's deadline it is marked (`ClusterConnection.markFailed`) and the request goes to
-    /// the next healthy node, until every node has been tried. A transaction's latency still
-    /// counts from its first send.
+    /// the next healthy node, until every node has been tried; so do the transactions that node
+    /// admitted and that have not committed (they wait in its mempool, or died with it). A
+    /// transaction's latency still counts from its first send.
     private func send(_ transactions: [(bytes: [UInt8], id: Hash256)]) {
-        for tx in transactions { tracker.submitted(tx.id) }
+        for tx in transactions { tracker.submitted(tx.id, bytes: tx.bytes) }
+        LoadGenerator.dispatch(transactions, batch: options.batch, resend: false, connection: connection, tracker: tracker)
+    }
+
+    /// Delivers `transactions` in requests of `batch` (one per request when 1).
+    private static func dispatch(_ transactions: [(bytes: [UInt8], id: Hash256)], batch: Int, resend: Bool,
+                                 connection: ClusterConnection, tracker: CommitTracker) {
         var start = 0
         while start < transactions.count {
-            let chunk = Array(transactions[start..<min(start + max(1, options.batch), transactions.count)])
+            let chunk = Array(transactions[start..<min(start + max(1, batch), transactions.count)])
             start += chunk.count
-            LoadGenerator.deliver(chunk, batched: options.batch > 1, tries: connection.clients.count,
-                                  connection: connection, tracker: tracker)
+            deliver(chunk, batch: batch, tries: connection.clients.count, resend: resend, connection: connection, tracker: tracker)
         }
     }
 
@@ -343,22 +357,23 @@ public final class LoadGenerator: Sendable {
     /// not be decoded one by one.
     struct AcceptedCount: Decodable { var accepted: Int }
 
-    private static func deliver(_ chunk: [(bytes: [UInt8], id: Hash256)], batched: Bool, tries: Int, resend: Bool = false,
+    private static func deliver(_ chunk: [(bytes: [UInt8], id: Hash256)], batch: Int, tries: Int, resend: Bool,
                                 connection: ClusterConnection, tracker: CommitTracker) {
+        let batched = batch > 1
         let node = connection.pickNode()
         let sentAt = CommitTracker.now()
         let request = batched ? connection.post(batch: chunk.map(\.bytes), node: node) : connection.post(chunk[0].bytes, node: node)
-        // A resent transaction may have reached the node that failed and, through it, this one:
-        // `duplicate_tx` then means it is pending after all.
+        // A resent transaction may have reached this node through the one that failed:
+        // `duplicate_tx` then means this node holds it.
         @Sendable func refused(_ tx: (bytes: [UInt8], id: Hash256), _ code: String) {
-            if resend && code == "duplicate_tx" { tracker.accepted() } else { tracker.rejected(tx.id, code: code) }
+            if resend && code == "duplicate_tx" { tracker.accepted([tx.id], by: node) } else { tracker.rejected(tx.id, code: code) }
         }
         request.whenComplete { result in
             if case .success = result { tracker.answered(sentAt: sentAt) }
             switch result {
             case .success(let answer) where batched && answer.status == 200:
                 if let count = try? answer.decode(AcceptedCount.self), count.accepted == chunk.count {
-                    tracker.accepted(chunk.count)
+                    tracker.accepted(chunk.lazy.map(\.id), by: node)
                     return
                 }
                 guard let outcome = try? answer.decode(BatchAnswer.self), outcome.results.count == chunk.count else {
@@ -366,10 +381,10 @@ public final class LoadGenerator: Sendable {
                     return
                 }
                 for (tx, item) in zip(chunk, outcome.results) {
-                    if let error = item.error { refused(tx, error.code) } else { tracker.accepted() }
+                    if let error = item.error { refused(tx, error.code) } else { tracker.accepted([tx.id], by: node) }
                 }
             case .success(let answer) where !batched && (answer.status == 202 || answer.status == 200):
-                tracker.accepted()
+                tracker.accepted([chunk[0].id], by: node)
             case .success(let answer):
                 let code = answer.errorCode
                 for tx in chunk { refused(tx, code) }
@@ -377,7 +392,7 @@ public final class LoadGenerator: Sendable {
                 connection.markFailed(node, error: error)
                 if tries > 1 {
                     tracker.resent(chunk.count)
-                    deliver(chunk, batched: batched, tries: tries - 1, resend: true, connection: connection, tracker: tracker)
+                    deliver(chunk, batch: batch, tries: tries - 1, resend: true, connection: connection, tracker: tracker)
                 } else {
                     for tx in chunk { tracker.rejected(tx.id, code: error is NoAnswerInTime ? "no_answer" : "unreachable") }
                 }

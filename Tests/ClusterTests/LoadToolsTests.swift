@@ -129,8 +129,14 @@ import Testing
     @Test func theTrackerTimesCommitsAndCountsRefusalsAndFailures() throws {
         let tracker = CommitTracker()
         let ids = (0..<4).map { Blake2b.hash256([UInt8($0)]) }
-        for id in ids { tracker.submitted(id) }
-        tracker.accepted(); tracker.accepted(); tracker.accepted()
+        for id in ids { tracker.submitted(id, bytes: Array(id.bytes.prefix(4))) }
+        tracker.accepted(ids[0..<2], by: 1)
+        tracker.accepted([ids[2]], by: 3)
+        // What node 3 admitted and has not committed, with its bytes, handed out once (for another node).
+        let stranded = tracker.takeAdmitted(by: 3)
+        #expect(stranded.map(\.id) == [ids[2]] && stranded.map(\.bytes) == [Array(ids[2].bytes.prefix(4))])
+        #expect(tracker.takeAdmitted(by: 3).isEmpty && tracker.takeAdmitted(by: 2).isEmpty)
+        #expect(tracker.takeAdmitted(by: 1).map(\.id) == ids[0..<2].sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
         tracker.rejected(ids[3], code: "nonce_rejected")
         func receipt(_ id: Hash256, ok: Bool, code: String? = nil, orderCode: String? = nil) -> BlockReceipts.Entry {
             let orders = orderCode.map { [ReceiptRecord.OrderRecord(orderId: nil, filled: 0, resting: 0, code: $0, message: nil)] } ?? []
