@@ -551,9 +551,13 @@ public actor ValidatorRuntime {
                 halted = NodeHalt("cannot read the transaction index at height \(block.height): \(error)")
                 return
             }
+            if let failure = index.failure {
+                halted = NodeHalt("cannot write the index of receipts and history (\(index.store.databasePath)): \(failure)")
+                logger.critical("\(halted!.description)")
+                return
+            }
             let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions.map(\.transaction)))
             do {
-                if let failure = index.failure { throw failure }
                 try store.commit(block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes))
                 index.append(ValidatorRuntime.indexed(height: block.height, transactions: transactions, result: result))
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
