@@ -14,7 +14,7 @@ import Storage
 ///   LEB128  index: the transaction's position in the block (at most 65,535)
 ///   …       its outcome as a `StoredReceipt` (version byte first)
 /// ```
-/// The node copies each outcome from its store as it is: serving a block takes no JSON
+/// The node copies each outcome from its index as it is: serving a block takes no JSON
 /// encoder and no decoding, and a receipt takes 36 bytes (a transfer) to about 100 (an error
 /// with its message) instead of about 190 as JSON.
 public struct BlockReceipts: Equatable, Sendable {
@@ -48,8 +48,8 @@ public struct BlockReceipts: Equatable, Sendable {
         entries.map { $0.outcome.record(id: $0.id, height: height, index: $0.index) }
     }
 
-    /// The binary form of the stored rows of the block at `height`, each outcome copied as
-    /// the store holds it (a `StoredReceipt`'s canonical bytes), not decoded.
+    /// The binary form of the indexed rows of the block at `height`, each outcome copied as
+    /// the index holds it (a `StoredReceipt`'s canonical bytes), not decoded.
     static func encode(height: UInt64, rows: [StoredTransaction]) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + rows.reduce(0) { $0 + 40 + $1.receipt.count })
         w.write(version)
@@ -92,15 +92,16 @@ extension BlockReceipts: Canonical {
 }
 
 extension ValidatorRuntime {
-    /// The stored rows of the transactions the block at `height` executed, in block order (a
-    /// payload entry the block skipped, such as a duplicate, has none); nil when no block is
-    /// committed at `height`. Reads the store without entering the actor: a block and its
-    /// rows are committed in one database transaction.
+    /// The indexed rows of the transactions the block at `height` executed, in block order (a
+    /// payload entry the block skipped, such as a duplicate, has none); nil until the block is
+    /// executed (a block is stored before it executes, and its receipts reach the index after).
+    /// Reads without entering the actor: the index keeps an executed block's rows in memory
+    /// until they are stored.
     nonisolated func blockReceiptRows(at height: UInt64) throws -> [StoredTransaction]? {
-        guard let stored = try store.block(at: height) else { return nil }
+        guard height <= index.height, let stored = try store.block(at: height) else { return nil }
         let block = try Proposal(canonicalBytes: stored.bytes).block
         var seen = Set<Hash256>(minimumCapacity: block.payload.count)
-        return try store.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row -> StoredTransaction? in
+        return try index.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row -> StoredTransaction? in
             guard let row, row.height == height, seen.insert(row.id).inserted else { return nil }
             return row
         }

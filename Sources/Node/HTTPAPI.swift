@@ -336,7 +336,7 @@ public enum HTTPAPI {
                 throw APIError(.badRequest, "bad_height", "height must be a non-negative integer")
             }
             let unknown = APIError(.notFound, "unknown_block", "no committed block at height \(height)")
-            // `Accept: application/octet-stream`: the binary form (`BlockReceipts`), copied from the store.
+            // `Accept: application/octet-stream`: the binary form (`BlockReceipts`), copied from the index.
             if request.headers[.accept]?.contains("application/octet-stream") == true {
                 guard let bytes = try runtime.blockReceiptBytes(at: height) else { throw unknown }
                 return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
