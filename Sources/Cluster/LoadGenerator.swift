@@ -259,7 +259,7 @@ public final class LoadGenerator: Sendable {
             let elapsed = seconds(ContinuousClock.now - start)
             if elapsed >= options.duration { break }
             var due: Int
-            let maxPerRound = 500
+            let maxPerRound = max(500, options.batch)
             switch options.rate {
             case .fixed(let n): due = Int(elapsed * Double(n)) - sent
             case .max:
