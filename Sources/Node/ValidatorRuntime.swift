@@ -801,12 +801,6 @@ extension ValidatorRuntime {
     /// The receipts of the transactions the block at `height` executed, in block order
     /// (a payload entry that was skipped, such as a duplicate, has none). One read for all.
     public func blockReceipts(at height: UInt64) throws -> [ReceiptRecord]? {
-        guard let stored = try store.block(at: height) else { return nil }
-        let block = try Proposal(canonicalBytes: stored.bytes).block
-        var seen = Set<Hash256>(minimumCapacity: block.payload.count)
-        return try index.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row throws -> ReceiptRecord? in
-            guard let row, row.height == height, seen.insert(row.id).inserted else { return nil }
-            return try decodeReceipt(row)
-        }
+        try blockReceiptRows(at: height)?.map { row throws(StorageError) in try decodeReceipt(row) }
     }
 }
