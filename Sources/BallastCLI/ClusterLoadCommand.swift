@@ -22,6 +22,9 @@ extension ClusterCommand {
         @Option(name: .customLong("presign-count"), help: "Transactions signed ahead at --rate max.") var presignCount = 200_000
         @Option(help: "Transactions per HTTP request: 1 posts each to /v1/tx, more post binary batches to /v1/txs.") var batch = 1
         @Option(name: .customLong("max-in-flight"), help: "At --rate max: most transactions sent and not yet committed.") var maxInFlight = 3_000
+        @Option(name: .customLong("request-deadline"),
+                help: "Seconds a node may take to answer a request before it counts as stalled and its traffic goes to the other nodes.")
+        var requestDeadline = 2.0
         @Flag(name: .customLong("no-fund"), help: "The accounts are funded already (an earlier run with the same seed).") var noFund = false
         @Option(help: "Write the report as JSON to this file.") var report: String?
         @Option(name: .customLong("committed-log"), help: "Write `HEIGHT TXID` for every transaction seen committed to this file.")
@@ -43,6 +46,7 @@ extension ClusterCommand {
                 guard let parsedRate = LoadRate(rate) else { throw UserError("--rate must be a positive integer or max") }
                 guard duration > 0, accounts > 0 else { throw UserError("--duration and --accounts must be positive") }
                 guard (1...1_024).contains(batch) else { throw UserError("--batch must be between 1 and 1024") }
+                guard requestDeadline > 0 else { throw UserError("--request-deadline must be positive") }
                 var options = LoadOptions()
                 options.rate = parsedRate
                 options.duration = duration
@@ -55,7 +59,7 @@ extension ClusterCommand {
                 options.maxInFlight = maxInFlight
                 options.fund = !noFund
                 options.committedLog = committedLog
-                let connection = try ClusterConnection(layout: location.layout)
+                let connection = try ClusterConnection(layout: location.layout, requestDeadline: .milliseconds(Int(requestDeadline * 1000)))
                 // B in the same run, before the load: raw verifies on one core, times the cores.
                 let bound = ThroughputBound(cores: ProcessInfo.processInfo.activeProcessorCount,
                                             rawVerifiesPerSecond: try CryptoBench.rawVerifyRate(seconds: 2),

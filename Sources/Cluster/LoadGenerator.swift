@@ -75,11 +75,16 @@ public struct LoadReport: Codable, Sendable {
     public var committed: Int
     public var committedOk: Int
     public var latency: LatencySummary
+    /// How long each submit request (`POST /v1/tx` or `/v1/txs`) waited for the node's answer.
+    public var answerLatency: LatencySummary?
     public var rejected: [String: Int]
     public var failed: [String: Int]
     public var orderErrors: [String: Int]
     /// Accepted but not seen in a block by the end of the drain.
     public var uncommitted: Int
+    /// Transactions sent again to another node after theirs failed or did not answer in time
+    /// (the request's, and those it had admitted that had not committed).
+    public var resent: Int?
     /// CPU seconds all node processes used during the load (from /proc), when known.
     public var nodeCPUSeconds: Double?
     public var nodeCPUSecondsPerCommittedTx: Double?
@@ -98,7 +103,8 @@ public struct LoadReport: Codable, Sendable {
             "submitted \(submitted), accepted \(accepted), committed \(committed) (\(committedOk) without error), uncommitted \(uncommitted)",
             "committed tx/s \(String(format: "%.1f", committedPerSecond))",
             "latency submit→commit ms: p50 \(latency.p50Ms)  p90 \(latency.p90Ms)  p99 \(latency.p99Ms)  max \(latency.maxMs)  (\(latency.count) samples)",
-            "rejected: \(codes(rejected))",
+            "node answers to submits ms: p50 \(answerLatency?.p50Ms ?? 0)  p99 \(answerLatency?.p99Ms ?? 0)  max \(answerLatency?.maxMs ?? 0)",
+            "rejected: \(codes(rejected))" + ((resent ?? 0) > 0 ? "; sent again to another node when theirs stopped answering: \(resent ?? 0)" : ""),
             "failed in block: \(codes(failed))",
             "order errors: \(codes(orderErrors))",
         ]
@@ -161,13 +167,16 @@ public struct LoadProgress: Sendable {
     public var counts: CommitTracker.Counts
     public var committedPerSecond: Double
     public var latency: LatencySummary
+    /// Each node's health as the generator sees it.
+    public var nodes: [NodeHealth] = []
 
-    /// The one-line form for stderr.
+    /// The one-line form for stderr; it names the nodes that are not healthy.
     public var line: String {
         let rejected = counts.rejected.values.reduce(0, +)
+        let unhealthy = nodes.indices.filter { nodes[$0] != .healthy }.map { "node \($0) \(nodes[$0].rawValue)" }
         return "\(phase) \(String(format: "%5.1f", elapsed))/\(Int(duration)) s  sent \(counts.submitted)  committed \(counts.committed) "
             + "(\(Int(committedPerSecond.rounded())) tx/s)  pending \(counts.pending)  rejected \(rejected)  "
-            + "p50 \(latency.p50Ms) ms  p99 \(latency.p99Ms) ms"
+            + "p50 \(latency.p50Ms) ms  p99 \(latency.p99Ms) ms" + (unhealthy.isEmpty ? "" : "  " + unhealthy.joined(separator: ", "))
     }
 }
 
@@ -190,6 +199,13 @@ public final class LoadGenerator: Sendable {
         let height = try await connection.get("/v1/status", as: NodeStatus.self).height
         let follower = Task { [connection, tracker] in await BlockFollower(connection: connection, tracker: tracker).run(after: height) }
         defer { follower.cancel() }
+        // What a node that stops answering admitted and has not committed goes to the others.
+        connection.onNodeFailure { [connection, tracker, batch = options.batch] node in
+            let stranded = tracker.takeAdmitted(by: node)
+            tracker.resent(stranded.count)
+            LoadGenerator.dispatch(stranded, batch: batch, resend: true, connection: connection, tracker: tracker)
+        }
+        defer { connection.onNodeFailure(nil) }
 
         let fundingStart = ContinuousClock.now
         if options.fund { try await fund(accounts, params: params, progress: progress) }
@@ -223,6 +239,14 @@ public final class LoadGenerator: Sendable {
         }
 
         tracker.resetCounts()
+        // Wakes the sender at --rate max at least every 100 ms when nothing commits.
+        let ticker = Task { [tracker] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                tracker.signalChange()
+            }
+        }
+        defer { ticker.cancel() }
         let cpuStart = NodeCPU.seconds(layout: connection.layout)
         let generatorStart = processCPUSeconds()
         let start = ContinuousClock.now
@@ -234,11 +258,16 @@ public final class LoadGenerator: Sendable {
         while true {
             let elapsed = seconds(ContinuousClock.now - start)
             if elapsed >= options.duration { break }
-            let due: Int
+            var due: Int
+            let maxPerRound = max(500, options.batch)
             switch options.rate {
             case .fixed(let n): due = Int(elapsed * Double(n)) - sent
-            // An account keeps its 100 highest nonces: far more than that in flight and late ones are refused.
-            case .max: due = min(min(options.maxInFlight, options.accounts * 40) - tracker.pendingCount, 500)
+            case .max:
+                // An account keeps its 100 highest nonces: far more than that in flight and late ones are refused.
+                let limit = min(options.maxInFlight, options.accounts * 40)
+                due = min(limit - tracker.pendingCount, maxPerRound)
+                // Whole batches only: room opens a block at a time, far more than a batch.
+                if due < min(options.batch, limit) { due = 0 }
             }
             if options.presign && sent >= presigned.count { break }
             var outgoing: [(bytes: [UInt8], id: Hash256)] = []
@@ -259,9 +288,18 @@ public final class LoadGenerator: Sendable {
                 committedAtLastProgress = counts.committed
                 lastProgress = now
                 progress(LoadProgress(phase: "load", elapsed: elapsed, duration: options.duration, counts: counts,
-                                      committedPerSecond: rate, latency: tracker.latency))
+                                      committedPerSecond: rate, latency: tracker.latency, nodes: connection.nodeHealth))
             }
-            try await Task.sleep(for: .milliseconds(1))
+            switch options.rate {
+            case .max where outgoing.count == maxPerRound:
+                await Task.yield()   // more room: send on after letting the answers in
+            case .max:
+                await tracker.waitForChange()   // until commits or refusals make room (or 100 ms pass)
+            case .fixed(let n):
+                // Until the next transaction is due, at most 100 ms (progress), at least 1 ms.
+                let wait = min(max(Double(sent + 1) / Double(n) - seconds(ContinuousClock.now - start), 0.001), 0.1)
+                try await Task.sleep(for: .microseconds(Int(wait * 1e6)))
+            }
         }
         let duration = seconds(ContinuousClock.now - start)
         windowCommitted = tracker.counts.committed
@@ -285,51 +323,78 @@ public final class LoadGenerator: Sendable {
             fundingSeconds: (fundingSeconds * 100).rounded() / 100, durationSeconds: (duration * 100).rounded() / 100,
             submitted: counts.submitted, accepted: counts.accepted,
             committedPerSecond: (Double(windowCommitted) / duration * 10).rounded() / 10,
-            committed: counts.committed, committedOk: counts.committedOk, latency: tracker.latency,
+            committed: counts.committed, committedOk: counts.committedOk, latency: tracker.latency, answerLatency: tracker.answerLatency,
             rejected: counts.rejected, failed: counts.failed, orderErrors: counts.orderErrors, uncommitted: counts.pending,
+            resent: counts.resent,
             nodeCPUSeconds: knownCPU ? (nodeCPU * 100).rounded() / 100 : nil,
             nodeCPUSecondsPerCommittedTx: knownCPU && windowCommitted > 0 ? nodeCPU / Double(windowCommitted) : nil,
             generatorCPUSeconds: (generatorCPU * 100).rounded() / 100, bound: nil)
     }
 
-    /// Sends to the next node in turn, one transaction or `options.batch` per request; the answers
-    /// are counted when they arrive. A node that does not answer is skipped for a second and the
-    /// request goes to the next one, until every node has been tried.
+    /// Sends to the next healthy node in turn, one transaction or `options.batch` per request; the
+    /// answers are counted when they arrive. When a node fails or does not answer within the
+    /// connection's deadline it is marked (`ClusterConnection.markFailed`) and the request goes to
+    /// the next healthy node, until every node has been tried; so do the transactions that node
+    /// admitted and that have not committed (they wait in its mempool, or died with it). A
+    /// transaction's latency still counts from its first send.
     private func send(_ transactions: [(bytes: [UInt8], id: Hash256)]) {
-        for tx in transactions { tracker.submitted(tx.id) }
+        for tx in transactions { tracker.submitted(tx.id, bytes: tx.bytes) }
+        LoadGenerator.dispatch(transactions, batch: options.batch, resend: false, connection: connection, tracker: tracker)
+    }
+
+    /// Delivers `transactions` in requests of `batch` (one per request when 1).
+    private static func dispatch(_ transactions: [(bytes: [UInt8], id: Hash256)], batch: Int, resend: Bool,
+                                 connection: ClusterConnection, tracker: CommitTracker) {
         var start = 0
         while start < transactions.count {
-            let chunk = Array(transactions[start..<min(start + max(1, options.batch), transactions.count)])
+            let chunk = Array(transactions[start..<min(start + max(1, batch), transactions.count)])
             start += chunk.count
-            LoadGenerator.deliver(chunk, batched: options.batch > 1, tries: connection.clients.count,
-                                  connection: connection, tracker: tracker)
+            deliver(chunk, batch: batch, tries: connection.clients.count, resend: resend, connection: connection, tracker: tracker)
         }
     }
 
-    private static func deliver(_ chunk: [(bytes: [UInt8], id: Hash256)], batched: Bool, tries: Int,
+    /// Just the count of a `BatchAnswer`: when every transaction was admitted, the results need
+    /// not be decoded one by one.
+    struct AcceptedCount: Decodable { var accepted: Int }
+
+    private static func deliver(_ chunk: [(bytes: [UInt8], id: Hash256)], batch: Int, tries: Int, resend: Bool,
                                 connection: ClusterConnection, tracker: CommitTracker) {
+        let batched = batch > 1
         let node = connection.pickNode()
+        let sentAt = CommitTracker.now()
         let request = batched ? connection.post(batch: chunk.map(\.bytes), node: node) : connection.post(chunk[0].bytes, node: node)
+        // A resent transaction may have reached this node through the one that failed:
+        // `duplicate_tx` then means this node holds it.
+        @Sendable func refused(_ tx: (bytes: [UInt8], id: Hash256), _ code: String) {
+            if resend && code == "duplicate_tx" { tracker.accepted([tx.id], by: node) } else { tracker.rejected(tx.id, code: code) }
+        }
         request.whenComplete { result in
+            if case .success = result { tracker.answered(sentAt: sentAt) }
             switch result {
             case .success(let answer) where batched && answer.status == 200:
+                if let count = try? answer.decode(AcceptedCount.self), count.accepted == chunk.count {
+                    tracker.accepted(chunk.lazy.map(\.id), by: node)
+                    return
+                }
                 guard let outcome = try? answer.decode(BatchAnswer.self), outcome.results.count == chunk.count else {
                     for tx in chunk { tracker.rejected(tx.id, code: "bad_batch_answer") }
                     return
                 }
                 for (tx, item) in zip(chunk, outcome.results) {
-                    if let error = item.error { tracker.rejected(tx.id, code: error.code) } else { tracker.accepted() }
+                    if let error = item.error { refused(tx, error.code) } else { tracker.accepted([tx.id], by: node) }
                 }
             case .success(let answer) where !batched && (answer.status == 202 || answer.status == 200):
-                tracker.accepted()
+                tracker.accepted([chunk[0].id], by: node)
             case .success(let answer):
-                for tx in chunk { tracker.rejected(tx.id, code: answer.errorCode) }
-            case .failure:
-                connection.markDown(node)
+                let code = answer.errorCode
+                for tx in chunk { refused(tx, code) }
+            case .failure(let error):
+                connection.markFailed(node, error: error)
                 if tries > 1 {
-                    deliver(chunk, batched: batched, tries: tries - 1, connection: connection, tracker: tracker)
+                    tracker.resent(chunk.count)
+                    deliver(chunk, batch: batch, tries: tries - 1, resend: true, connection: connection, tracker: tracker)
                 } else {
-                    for tx in chunk { tracker.rejected(tx.id, code: "unreachable") }
+                    for tx in chunk { tracker.rejected(tx.id, code: error is NoAnswerInTime ? "no_answer" : "unreachable") }
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Codec
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -14,11 +15,23 @@ public struct HTTPAnswer: Sendable {
         try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
     }
 
+    /// The body as `T`, decoded from its canonical binary form (all of the body, nothing after it).
+    public func decodeCanonical<T: CanonicalDecodable>(_ type: T.Type) throws -> T {
+        try body.withUnsafeReadableBytes { raw in try T(canonicalRaw: raw) }
+    }
+
     /// The node's error code (`{"error":{"code",...}}`), or `http_<status>` when the body has none.
     public var errorCode: String {
         struct Envelope: Decodable { struct Inner: Decodable { var code: String }; var error: Inner }
         return (try? decode(Envelope.self).error.code) ?? "http_\(status)"
     }
+}
+
+/// A request that got no answer before its deadline. The connection it waited on is closed
+/// (its other requests fail with it): a paused process keeps its sockets open, and answers
+/// that come later could no longer be matched to their requests.
+public struct NoAnswerInTime: Error, Equatable, CustomStringConvertible {
+    public var description: String { "no answer before the request's deadline" }
 }
 
 /// A small HTTP/1.1 client for the load generator: a few keep-alive connections per
@@ -50,9 +63,12 @@ public final class PipelinedHTTPClient: Sendable {
         self.init(host: host, port: port, connections: connections, group: group)
     }
 
-    /// Sends one request; the future fails only when there is no HTTP answer at all.
+    /// Sends one request; the future fails only when there is no HTTP answer at all, or none
+    /// within `deadline` (with `NoAnswerInTime`). `accept` is the `Accept` header, when given.
     public func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil,
-                        contentType: String = "text/plain") -> EventLoopFuture<HTTPAnswer> {
+                        contentType: String = "text/plain", accept: String? = nil,
+                        deadline: Duration? = nil) -> EventLoopFuture<HTTPAnswer> {
+        let expiry = deadline.map { NIODeadline.now() + TimeAmount($0) }
         let slot = next.withLockedValue { n -> Int in
             n &+= 1
             return n
@@ -63,20 +79,22 @@ public final class PipelinedHTTPClient: Sendable {
             head.headers.add(name: "Host", value: "\(self.host):\(self.port)")
             head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
             if body != nil { head.headers.add(name: "Content-Type", value: contentType) }
-            let request = PipelineHandler.Request(head: head, body: body.map { channel.allocator.buffer(bytes: $0) }, promise: promise)
+            if let accept { head.headers.add(name: "Accept", value: accept) }
+            let request = PipelineHandler.Request(head: head, body: body.map { channel.allocator.buffer(bytes: $0) },
+                                                  promise: promise, deadline: expiry)
             channel.writeAndFlush(request, promise: nil)
             return promise.futureResult
         }
     }
 
     /// `request` for async code.
-    public func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws -> HTTPAnswer {
-        try await request(method, path, body: body).get()
+    public func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, deadline: Duration? = nil) async throws -> HTTPAnswer {
+        try await request(method, path, body: body, deadline: deadline).get()
     }
 
     /// GET `path` and decode its 200 answer.
-    public func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
-        let answer = try await send(.GET, path)
+    public func get<T: Decodable>(_ path: String, as type: T.Type, deadline: Duration? = nil) async throws -> T {
+        let answer = try await send(.GET, path, deadline: deadline)
         guard answer.status == 200 else { throw ClusterError("GET \(path) on \(host):\(port): \(answer.errorCode)") }
         return try answer.decode(T.self)
     }
@@ -137,7 +155,8 @@ public final class PipelinedHTTPClient: Sendable {
     }
 }
 
-/// Matches pipelined answers to requests, first in first out.
+/// Matches pipelined answers to requests, first in first out, and closes the connection when
+/// a request's deadline passes without its answer.
 final class PipelineHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = Request
@@ -147,15 +166,20 @@ final class PipelineHandler: ChannelDuplexHandler {
         var head: HTTPRequestHead
         var body: ByteBuffer?
         var promise: EventLoopPromise<HTTPAnswer>
+        /// When to give up waiting for the answer.
+        var deadline: NIODeadline?
     }
 
-    private var waiting = CircularBuffer<EventLoopPromise<HTTPAnswer>>()
+    private var waiting = CircularBuffer<(promise: EventLoopPromise<HTTPAnswer>, deadline: NIODeadline?)>()
     private var status = 0
     private var body: ByteBuffer?
+    /// The one deadline check scheduled (whichever deadline of `waiting` comes first).
+    private var timer: (at: NIODeadline, task: Scheduled<Void>)?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        waiting.append(request.promise)
+        waiting.append((request.promise, request.deadline))
+        if let deadline = request.deadline, timer.map({ deadline < $0.at }) ?? true { arm(context, at: deadline) }
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
         if let body = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
@@ -171,8 +195,34 @@ final class PipelineHandler: ChannelDuplexHandler {
         case .end:
             let answer = HTTPAnswer(status: status, body: body ?? ByteBuffer())
             body = nil
-            waiting.popFirst()?.succeed(answer)
+            waiting.popFirst()?.promise.succeed(answer)
         }
+    }
+
+    /// Schedules the deadline check at `deadline` (instead of a later one).
+    private func arm(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            self.timer = nil
+            self.checkDeadlines(context)
+        }
+        timer = (deadline, task)
+    }
+
+    /// Closes the connection when an answer is overdue; otherwise waits for the next deadline.
+    private func checkDeadlines(_ context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        for (_, deadline) in waiting {
+            guard let deadline else { continue }
+            if deadline <= now {
+                failAll(NoAnswerInTime())
+                context.close(promise: nil)
+                return
+            }
+            next = min(next ?? deadline, deadline)
+        }
+        if let next { arm(context, at: next) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -181,11 +231,13 @@ final class PipelineHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        timer = nil
         failAll(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
 
     private func failAll(_ error: Error) {
-        while let promise = waiting.popFirst() { promise.fail(error) }
+        while let entry = waiting.popFirst() { entry.promise.fail(error) }
     }
 }

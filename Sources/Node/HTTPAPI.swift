@@ -331,13 +331,18 @@ public enum HTTPAPI {
             return jsonResponse(view)
         }
 
-        router.get("/v1/blocks/:height/receipts") { _, context -> Response in
+        router.get("/v1/blocks/:height/receipts") { request, context -> Response in
             guard let height = UInt64(try context.parameters.require("height")) else {
                 throw APIError(.badRequest, "bad_height", "height must be a non-negative integer")
             }
-            guard let receipts = try await runtime.blockReceipts(at: height) else {
-                throw APIError(.notFound, "unknown_block", "no committed block at height \(height)")
+            let unknown = APIError(.notFound, "unknown_block", "no committed block at height \(height)")
+            // `Accept: application/octet-stream`: the binary form (`BlockReceipts`), copied from the index.
+            if request.headers[.accept]?.contains("application/octet-stream") == true {
+                guard let bytes = try runtime.blockReceiptBytes(at: height) else { throw unknown }
+                return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
+            guard let receipts = try await runtime.blockReceipts(at: height) else { throw unknown }
             return jsonResponse(receipts)
         }
 

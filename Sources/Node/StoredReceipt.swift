@@ -4,7 +4,8 @@ import Ledger
 import Storage
 
 /// What a committed transaction's row stores as its receipt (`StoredTransaction.receipt`): the
-/// outcome without the transaction id, height and position, which the row holds already.
+/// outcome without the transaction id, height and position, which the row holds already. The
+/// binary block receipts (`BlockReceipts`) carry it as it is stored.
 ///
 /// Canonical binary form (store format 4; before it, receipts were stored as JSON):
 /// ```
@@ -18,19 +19,22 @@ import Storage
 /// ```
 /// A typical receipt takes 20-40 bytes instead of about 190 as JSON, and needs no JSON encoder
 /// on the commit path nor a decoder to serve it.
-struct StoredReceipt: Equatable, Sendable {
-    var ok: Bool
-    var code: String?
-    var message: String?
-    var orders: [ReceiptRecord.OrderRecord]
-    var notice: String?
+public struct StoredReceipt: Equatable, Sendable {
+    /// Executed without error.
+    public var ok: Bool
+    /// The error's code and message, when not `ok`.
+    public var code: String?
+    public var message: String?
+    /// Each order's outcome, for an order placement.
+    public var orders: [ReceiptRecord.OrderRecord]
+    public var notice: String?
 
-    static let version: UInt8 = 1
+    public static let version: UInt8 = 1
     /// Bounds a reader applies (the node writes far less).
-    static let maxText = 64 * 1024
-    static let maxOrders = 1 << 16
+    public static let maxText = 64 * 1024
+    public static let maxOrders = 1 << 16
 
-    init(ok: Bool, code: String?, message: String?, orders: [ReceiptRecord.OrderRecord], notice: String?) {
+    public init(ok: Bool, code: String?, message: String?, orders: [ReceiptRecord.OrderRecord], notice: String?) {
         self.ok = ok
         self.code = code
         self.message = message
@@ -54,14 +58,14 @@ struct StoredReceipt: Equatable, Sendable {
     }
 
     /// The API receipt of the transaction `id`, committed at `height` in position `index`.
-    func record(id: Hash256, height: UInt64, index: Int) -> ReceiptRecord {
+    public func record(id: Hash256, height: UInt64, index: Int) -> ReceiptRecord {
         ReceiptRecord(txId: "0x" + id.hex, height: height, index: index, ok: ok, code: code, message: message,
                       orders: orders, notice: notice)
     }
 }
 
 extension StoredReceipt: Canonical {
-    func encode(to w: inout ByteWriter) {
+    public func encode(to w: inout ByteWriter) {
         w.write(StoredReceipt.version)
         w.write((ok ? 1 : 0) | (code == nil ? 0 : 2) | (message == nil ? 0 : 4) | (notice == nil ? 0 : 8) as UInt8)
         for text in [code, message, notice] { if let text { w.writeString(text) } }
@@ -75,7 +79,7 @@ extension StoredReceipt: Canonical {
         }
     }
 
-    init(from r: inout ByteReader) throws(CodecError) {
+    public init(from r: inout ByteReader) throws(CodecError) {
         let version = try r.readUInt8()
         guard version == StoredReceipt.version else { throw .unsupportedVersion(type: "stored receipt", version: version) }
         let flags = try StoredReceipt.flags(&r, allowed: 0x0f, field: "receipt flags")

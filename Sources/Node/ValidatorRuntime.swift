@@ -551,9 +551,13 @@ public actor ValidatorRuntime {
                 halted = NodeHalt("cannot read the transaction index at height \(block.height): \(error)")
                 return
             }
+            if let failure = index.failure {
+                halted = NodeHalt("cannot write the index of receipts and history (\(index.store.databasePath)): \(failure)")
+                logger.critical("\(halted!.description)")
+                return
+            }
             let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions.map(\.transaction)))
             do {
-                if let failure = index.failure { throw failure }
                 try store.commit(block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes))
                 index.append(ValidatorRuntime.indexed(height: block.height, transactions: transactions, result: result))
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
@@ -797,12 +801,6 @@ extension ValidatorRuntime {
     /// The receipts of the transactions the block at `height` executed, in block order
     /// (a payload entry that was skipped, such as a duplicate, has none). One read for all.
     public func blockReceipts(at height: UInt64) throws -> [ReceiptRecord]? {
-        guard let stored = try store.block(at: height) else { return nil }
-        let block = try Proposal(canonicalBytes: stored.bytes).block
-        var seen = Set<Hash256>(minimumCapacity: block.payload.count)
-        return try index.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row throws -> ReceiptRecord? in
-            guard let row, row.height == height, seen.insert(row.id).inserted else { return nil }
-            return try decodeReceipt(row)
-        }
+        try blockReceiptRows(at: height)?.map { row throws(StorageError) in try decodeReceipt(row) }
     }
 }

@@ -107,16 +107,13 @@ public final class IndexStore: Sendable {
                 for tx in block.transactions {
                     try insertTx.execute(arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
                 }
-                // One row per account: its events in sequence order.
-                let byAccount = block.history.sorted { ($0.address, $0.sequence) < ($1.address, $1.sequence) }
-                var start = 0
-                while start < byAccount.count {
-                    var end = start + 1
-                    while end < byAccount.count, byAccount[end].address == byAccount[start].address { end += 1 }
+                // One row per account: its events in block order (which is sequence order).
+                var byAccount: [Address: [Int]] = [:]
+                for (i, entry) in block.history.enumerated() { byAccount[entry.address, default: []].append(i) }
+                for address in byAccount.keys.sorted() {
                     events.removeAll()
-                    for entry in byAccount[start..<end] { IndexStore.encode(entry, to: &events) }
-                    try insertHistory.execute(arguments: [Data(byAccount[start].address.bytes), Int64(block.height), Data(events.bytes)])
-                    start = end
+                    for i in byAccount[address] ?? [] { IndexStore.encode(block.history[i], to: &events) }
+                    try insertHistory.execute(arguments: [Data(address.bytes), Int64(block.height), Data(events.bytes)])
                 }
             }
             try db.execute(sql: "UPDATE indexed SET height = ? WHERE id = 1", arguments: [Int64(last.height)])

@@ -3,7 +3,7 @@ import BallastCrypto
 import Foundation
 import Histogram
 import Ledger
-import Node
+@testable import Node
 import Testing
 
 /// The pieces of `cluster load`, `keeper` and `verify` that need no cluster.
@@ -129,20 +129,25 @@ import Testing
     @Test func theTrackerTimesCommitsAndCountsRefusalsAndFailures() throws {
         let tracker = CommitTracker()
         let ids = (0..<4).map { Blake2b.hash256([UInt8($0)]) }
-        for id in ids { tracker.submitted(id) }
-        tracker.accepted(); tracker.accepted(); tracker.accepted()
+        for id in ids { tracker.submitted(id, bytes: Array(id.bytes.prefix(4))) }
+        tracker.accepted(ids[0..<2], by: 1)
+        tracker.accepted([ids[2]], by: 3)
+        // What node 3 admitted and has not committed, with its bytes, handed out once (for another node).
+        let stranded = tracker.takeAdmitted(by: 3)
+        #expect(stranded.map(\.id) == [ids[2]] && stranded.map(\.bytes) == [Array(ids[2].bytes.prefix(4))])
+        #expect(tracker.takeAdmitted(by: 3).isEmpty && tracker.takeAdmitted(by: 2).isEmpty)
+        #expect(tracker.takeAdmitted(by: 1).map(\.id) == ids[0..<2].sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
         tracker.rejected(ids[3], code: "nonce_rejected")
-        func receipt(_ id: Hash256, ok: Bool, code: String? = nil, orderCode: String? = nil) -> ReceiptRecord {
-            let json = """
-                {"txId":"0x\(id.hex)","height":5,"index":0,"ok":\(ok),\(code.map { "\"code\":\"\($0)\"," } ?? "")\
-                "orders":[\(orderCode.map { "{\"filled\":0,\"resting\":0,\"code\":\"\($0)\"}" } ?? "")]}
-                """
-            return try! JSONDecoder().decode(ReceiptRecord.self, from: Data(json.utf8))
+        func receipt(_ id: Hash256, ok: Bool, code: String? = nil, orderCode: String? = nil) -> BlockReceipts.Entry {
+            let orders = orderCode.map { [ReceiptRecord.OrderRecord(orderId: nil, filled: 0, resting: 0, code: $0, message: nil)] } ?? []
+            return .init(id: id, index: 0, outcome: StoredReceipt(ok: ok, code: code, message: nil, orders: orders, notice: nil))
         }
         let seen = DispatchTime.now().uptimeNanoseconds + 20_000_000
         // A receipt of a transaction this tracker never sent is ignored.
-        tracker.committed([receipt(ids[0], ok: true), receipt(ids[1], ok: false, code: "insufficient_margin"),
-                           receipt(Blake2b.hash256([9]), ok: true), receipt(ids[2], ok: true, orderCode: "would_cross")], seenAt: seen)
+        tracker.committed(BlockReceipts(height: 5, entries: [
+            receipt(ids[0], ok: true), receipt(ids[1], ok: false, code: "insufficient_margin"),
+            receipt(Blake2b.hash256([9]), ok: true), receipt(ids[2], ok: true, orderCode: "would_cross"),
+        ]), seenAt: seen)
         let counts = tracker.counts
         #expect(counts.submitted == 4 && counts.accepted == 3 && counts.committed == 3 && counts.committedOk == 2 && counts.pending == 0)
         #expect(counts.rejected == ["nonce_rejected": 1] && counts.failed == ["insufficient_margin": 1] && counts.orderErrors == ["would_cross": 1])
@@ -151,6 +156,25 @@ import Testing
         // A transaction that never commits is given up on.
         tracker.submitted(Blake2b.hash256([7]))
         #expect(tracker.expire(olderThan: 0) == 1 && tracker.counts.rejected["not_committed"] == 1 && tracker.pendingCount == 0)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func theSenderWaitsForCommitsInsteadOfPolling() async throws {
+        let tracker = CommitTracker()
+        tracker.signalChange()
+        await tracker.waitForChange()   // a change before the wait: returns at once
+        let id = Blake2b.hash256([1])
+        tracker.submitted(id)
+        // Waits while nothing happens, and wakes with the commit.
+        let waiter = Task { () -> Int in
+            await tracker.waitForChange()
+            return tracker.pendingCount
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        tracker.committed(BlockReceipts(height: 1, entries: [
+            .init(id: id, index: 0, outcome: StoredReceipt(ok: true, code: nil, message: nil, orders: [], notice: nil)),
+        ]), seenAt: DispatchTime.now().uptimeNanoseconds)
+        #expect(await waiter.value == 0)
+        #expect(tracker.counts.committed == 1)
     }
 
     @Test func latencyPercentilesComeFromTheHistogram() {
