@@ -71,6 +71,18 @@ public struct ByteWriter: Sendable {
         if let value { storage.append(1); value.encode(to: &self) } else { storage.append(0) }
     }
 
+    /// A length-prefixed sequence of `UInt64` (the same bytes as the generic `write(_:)` of an
+    /// array): on a little-endian machine the elements are copied in one go, not one by one.
+    @inlinable
+    public mutating func write(_ values: [UInt64]) {
+        writeLength(values.count)
+        #if _endian(little)
+        values.withUnsafeBytes { storage.append(contentsOf: $0) }
+        #else
+        for v in values { writeLittleEndian(v) }
+        #endif
+    }
+
     /// A length-prefixed sequence of values.
     @inlinable
     public mutating func write<T: CanonicalEncodable>(_ values: [T]) {

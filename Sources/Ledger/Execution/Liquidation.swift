@@ -204,13 +204,20 @@ extension Ledger {
     /// orders are cancelled first and the account checked again without them (`runBackstop`).
     mutating func runBackstop(recheck: [Int]) -> [Address] {
         let r = config.genesis.risk
-        var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
-        for s in recheck {
-            let address = accounts.addresses[s]
-            guard address != r.backstopAddress, !accounts.values[s].positions.isEmpty || accounts.values[s].hasDebt else { continue }
-            guard let req = try? requirement(of: accounts.values[s]), req.maintenance > 0,
-                  req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
-            candidates.append((0, req.liquidationValue, req.maintenance, address))
+        var candidates: [(value: Int64, mr: Int64, address: Address)] = []
+        // Each account is read in place through the buffer (no copy of it) and its margin view
+        // built into one reused `AccountRisk` (no allocation per account).
+        var risk = AccountRisk(usdc: 0)
+        accounts.values.withUnsafeBufferPointer { values in
+            for s in recheck {
+                let address = accounts.addresses[s]
+                guard address != r.backstopAddress, !values[s].positions.isEmpty || values[s].hasDebt else { continue }
+                guard (try? fillRisk(values[s], into: &risk)) != nil,
+                      let req = try? evaluate(risk).requirement(portfolioMode: values[s].mode == .portfolio),
+                      req.maintenance > 0,
+                      req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
+                candidates.append((req.liquidationValue, req.maintenance, address))
+            }
         }
         // Lowest V_liq / MR first: compare by cross-multiplication, ties by address.
         candidates.sort { x, y in

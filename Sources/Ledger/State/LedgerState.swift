@@ -65,6 +65,11 @@ public struct LedgerConfig: Sendable {
     public let perpMarket: [MarketID?]
     /// The spot market on each asset, if any.
     public let spotMarket: [MarketID?]
+    /// Each market's base asset (`genesis.markets[m].base`), read on every margin check without
+    /// touching the market's whole configuration.
+    public let marketBase: [AssetID]
+    /// The mark's clamp around the oracle, ppm (`genesis.oracle.markClampPpm`).
+    public let markClampPpm: Int64
     /// Validator index by address (lookup only, never iterated).
     public let validatorIndex: [Address: UInt32]
     public let totalStake: Int64
@@ -87,6 +92,8 @@ public struct LedgerConfig: Sendable {
         }
         perpMarket = perp
         spotMarket = spot
+        marketBase = genesis.markets.map(\.base)
+        markClampPpm = genesis.oracle.markClampPpm
         var index: [Address: UInt32] = [:]
         for (i, v) in genesis.validators.enumerated() { index[v.address] = UInt32(i) }
         validatorIndex = index
