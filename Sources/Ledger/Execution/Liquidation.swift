@@ -208,12 +208,23 @@ extension Ledger {
         // Each account is read in place through the buffer (no copy of it) and its margin view
         // built into one reused `AccountRisk` (no allocation per account).
         var risk = AccountRisk(usdc: 0)
+        // No book changes while the list is made: each asset's mark is found once.
+        let marks = (0..<config.assetCount).map { markPrice(AssetID($0)) }
         accounts.values.withUnsafeBufferPointer { values in
             for s in recheck {
                 let address = accounts.addresses[s]
                 guard address != r.backstopAddress, !values[s].positions.isEmpty || values[s].hasDebt else { continue }
-                guard (try? fillRisk(values[s], into: &risk)) != nil,
-                      let req = try? evaluate(risk).requirement(portfolioMode: values[s].mode == .portfolio),
+                let portfolioMode = values[s].mode == .portfolio
+                guard (try? fillRisk(values[s], into: &risk, marks: marks)) != nil else { continue }
+                // MR and V_liq alone first: most accounts are nowhere near the line. Where both
+                // succeed they equal the full evaluation's, and they fail only where it fails
+                // (a subset of its checked steps), so this skips exactly the accounts the full
+                // check below would skip.
+                guard let lean = try? config.engine.liquidationNumbers(risk, portfolioMode: portfolioMode),
+                      lean.maintenance > 0,
+                      Requirement.liquidationValue(lean.liquidationValue, below: r.takeoverNumerator,
+                                                   over: r.takeoverDenominator, of: lean.maintenance) else { continue }
+                guard let req = try? evaluate(risk).requirement(portfolioMode: portfolioMode),
                       req.maintenance > 0,
                       req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
                 candidates.append((req.liquidationValue, req.maintenance, address))

@@ -35,8 +35,9 @@ extension Ledger {
     }
 
     /// `accountRisk(account)` written into `risk`, reusing its exposure storage (the end-of-block
-    /// recheck builds thousands in a row).
-    func fillRisk(_ account: Account, into risk: inout AccountRisk) throws(LedgerError) {
+    /// recheck builds thousands in a row). `marks`, when given, is `markPrice` of every asset,
+    /// computed once by a caller during which no book changes.
+    func fillRisk(_ account: Account, into risk: inout AccountRisk, marks: [Int64]? = nil) throws(LedgerError) {
         risk.usdc = 0
         risk.exposures.removeAll(keepingCapacity: true)
         risk.hasDebt = false
@@ -47,7 +48,8 @@ extension Ledger {
             if h.asset == 0 {
                 risk.usdc = net
             } else {
-                risk.exposures.append(Exposure(asset: h.asset, spot: net, mark: markPrice(h.asset), oracle: oracles[Int(h.asset)].price))
+                risk.exposures.append(Exposure(asset: h.asset, spot: net, mark: marks?[Int(h.asset)] ?? markPrice(h.asset),
+                                               oracle: oracles[Int(h.asset)].price))
             }
         }
         for p in account.positions {
@@ -60,7 +62,7 @@ extension Ledger {
                 // Appended, then moved down into place: cheaper than the general
                 // `insert(_:at:)` for these few elements.
                 risk.exposures.append(Exposure(asset: asset, perpSize: p.size, perpCostBasis: p.costBasis,
-                                               mark: markPrice(asset), oracle: oracles[Int(asset)].price))
+                                               mark: marks?[Int(asset)] ?? markPrice(asset), oracle: oracles[Int(asset)].price))
                 var j = risk.exposures.count - 1
                 while j > i {
                     risk.exposures.swapAt(j, j - 1)
