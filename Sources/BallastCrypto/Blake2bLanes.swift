@@ -24,3 +24,21 @@ extension Blake2b {
                                   digests.assumingMemoryBound(to: UInt8.self))
     }
 }
+
+extension Blake2b {
+    /// BLAKE2b-256 of `count` messages of any length, several at a time in SIMD lanes (the state
+    /// root's changed leaves: accounts are several blocks long). Message i is `lengths[i]` bytes
+    /// at `inputs[i]` (which may be nil when the length is 0); digest i goes to `digests + 32 i`.
+    /// The digests are those of `hash256(_:)`, whichever implementation runs.
+    public static func hash256Many(_ inputs: UnsafePointer<UnsafePointer<UInt8>?>, lengths: UnsafePointer<Int>,
+                                   count: Int, digests: UnsafeMutableRawPointer) {
+        hash256Many(inputs, lengths: lengths, count: count, digests: digests, level: lanesLevel)
+    }
+
+    /// `hash256Many` by the implementation `level` (at most `lanesLevel`; tests try each).
+    static func hash256Many(_ inputs: UnsafePointer<UnsafePointer<UInt8>?>, lengths: UnsafePointer<Int>,
+                            count: Int, digests: UnsafeMutableRawPointer, level: Int32) {
+        precondition(level <= lanesLevel, "this machine does not run SIMD level \(level)")
+        ballast_blake2b256_many(level, inputs, lengths, count, digests.assumingMemoryBound(to: UInt8.self))
+    }
+}

@@ -82,6 +82,53 @@ static void hash_one(const uint8_t *block, uint8_t length, uint8_t *digest) {
     for (int i = 1; i < 4; i++) store64le(digest + 8 * i, IV[i] ^ v[i] ^ v[8 + i]);
 }
 
+// Any length, one block at a time (the portable path of `ballast_blake2b256_many`).
+static void hash_any(const uint8_t *input, size_t length, uint8_t *digest) {
+    uint64_t h[8], m[16], v[16];
+    uint8_t block[128];
+    for (int i = 0; i < 8; i++) h[i] = IV[i];
+    h[0] ^= PARAM0;
+    size_t blocks = length == 0 ? 1 : (length + 127) / 128;
+    for (size_t j = 0; j < blocks; j++) {
+        size_t offset = 128 * j, n = length - offset < 128 ? length - offset : 128;
+        if (n) memcpy(block, input + offset, n);
+        memset(block + n, 0, 128 - n);
+        for (int i = 0; i < 16; i++) m[i] = load64le(block + 8 * i);
+        for (int i = 0; i < 8; i++) v[i] = h[i];
+        for (int i = 0; i < 8; i++) v[8 + i] = IV[i];
+        v[12] ^= (uint64_t)(offset + n);
+        if (j == blocks - 1) v[14] = ~v[14];
+        for (int r = 0; r < 12; r++) {
+            G1(r, 0, v[0], v[4], v[8], v[12]);
+            G1(r, 1, v[1], v[5], v[9], v[13]);
+            G1(r, 2, v[2], v[6], v[10], v[14]);
+            G1(r, 3, v[3], v[7], v[11], v[15]);
+            G1(r, 4, v[0], v[5], v[10], v[15]);
+            G1(r, 5, v[1], v[6], v[11], v[12]);
+            G1(r, 6, v[2], v[7], v[8], v[13]);
+            G1(r, 7, v[3], v[4], v[9], v[14]);
+        }
+        for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[8 + i];
+    }
+    for (int i = 0; i < 4; i++) store64le(digest + 8 * i, h[i]);
+}
+
+// Lane k's next block (zero-padded) into `block`, its byte counter and whether it is the last;
+// false when lane k has no block left.
+static inline int next_block(const uint8_t *input, size_t length, size_t j, uint8_t *block, uint64_t *counter,
+                             uint64_t *last) {
+    size_t blocks = length == 0 ? 1 : (length + 127) / 128;
+    if (j >= blocks) return 0;
+    size_t offset = 128 * j, n = length - offset < 128 ? length - offset : 128;
+    if (n) memcpy(block, input + offset, n);
+    memset(block + n, 0, 128 - n);
+    *counter = (uint64_t)(offset + n);
+    *last = j == blocks - 1 ? ~(uint64_t)0 : 0;
+    return 1;
+}
+
+static inline size_t block_count(size_t length) { return length == 0 ? 1 : (length + 127) / 128; }
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -163,6 +210,37 @@ AVX2 static void hash_four(const uint8_t *blocks, const uint8_t *lengths, uint8_
         for (int i = 0; i < 4; i++) store64le(digests + 32 * lane + 8 * i, out[i][lane]);
 }
 
+// Four messages of any length.
+AVX2 static void hash_four_any(const uint8_t *const *inputs, const size_t *lengths, uint8_t *digests) {
+    __m256i m[16], v[16], h[8];
+    uint8_t blocks[4][128] __attribute__((aligned(64)));
+    size_t most = 0;
+    for (int k = 0; k < 4; k++) most = block_count(lengths[k]) > most ? block_count(lengths[k]) : most;
+    for (int i = 0; i < 8; i++) h[i] = _mm256_set1_epi64x((long long)(IV[i] ^ (i == 0 ? PARAM0 : 0)));
+    for (size_t j = 0; j < most; j++) {
+        uint64_t counter[4] = {0}, last[4] = {0}, active[4] = {0};
+        for (int k = 0; k < 4; k++)
+            active[k] = next_block(inputs[k], lengths[k], j, blocks[k], &counter[k], &last[k]) ? ~(uint64_t)0 : 0;
+        for (int i = 0; i < 16; i++)
+            m[i] = _mm256_setr_epi64x((long long)load64(blocks[0] + 8 * i), (long long)load64(blocks[1] + 8 * i),
+                                      (long long)load64(blocks[2] + 8 * i), (long long)load64(blocks[3] + 8 * i));
+        for (int i = 0; i < 8; i++) v[i] = h[i];
+        for (int i = 0; i < 8; i++) v[8 + i] = _mm256_set1_epi64x((long long)IV[i]);
+        v[12] = _mm256_xor_si256(v[12], _mm256_loadu_si256((const __m256i *)counter));
+        v[14] = _mm256_xor_si256(v[14], _mm256_loadu_si256((const __m256i *)last));
+        ROUND4(0); ROUND4(1); ROUND4(2); ROUND4(3); ROUND4(4); ROUND4(5);
+        ROUND4(6); ROUND4(7); ROUND4(8); ROUND4(9); ROUND4(10); ROUND4(11);
+        // A lane past its last block keeps its state.
+        const __m256i mask = _mm256_loadu_si256((const __m256i *)active);
+        for (int i = 0; i < 8; i++)
+            h[i] = _mm256_blendv_epi8(h[i], _mm256_xor_si256(h[i], _mm256_xor_si256(v[i], v[8 + i])), mask);
+    }
+    uint64_t out[4][4];
+    for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)out[i], h[i]);
+    for (int lane = 0; lane < 4; lane++)
+        for (int i = 0; i < 4; i++) store64le(digests + 32 * lane + 8 * i, out[i][lane]);
+}
+
 // MARK: AVX-512, 8 lanes
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -213,6 +291,36 @@ AVX512 static void hash_eight(const uint8_t *blocks, const uint8_t *lengths, uin
         for (int i = 0; i < 4; i++) store64le(digests + 32 * lane + 8 * i, out[i][lane]);
 }
 
+// Eight messages of any length.
+AVX512 static void hash_eight_any(const uint8_t *const *inputs, const size_t *lengths, uint8_t *digests) {
+    __m512i m[16], v[16], h[8];
+    uint8_t blocks[8][128] __attribute__((aligned(64)));
+    const __m512i stride = _mm512_setr_epi64(0, 16, 32, 48, 64, 80, 96, 112);
+    size_t most = 0;
+    for (int k = 0; k < 8; k++) most = block_count(lengths[k]) > most ? block_count(lengths[k]) : most;
+    for (int i = 0; i < 8; i++) h[i] = _mm512_set1_epi64((long long)(IV[i] ^ (i == 0 ? PARAM0 : 0)));
+    for (size_t j = 0; j < most; j++) {
+        uint64_t counter[8] = {0}, last[8] = {0};
+        __mmask8 active = 0;
+        for (int k = 0; k < 8; k++)
+            if (next_block(inputs[k], lengths[k], j, blocks[k], &counter[k], &last[k])) active |= (__mmask8)(1u << k);
+        for (int i = 0; i < 16; i++) m[i] = _mm512_i64gather_epi64(stride, (const void *)(&blocks[0][0] + 8 * i), 8);
+        for (int i = 0; i < 8; i++) v[i] = h[i];
+        for (int i = 0; i < 8; i++) v[8 + i] = _mm512_set1_epi64((long long)IV[i]);
+        v[12] = _mm512_xor_si512(v[12], _mm512_loadu_si512((const void *)counter));
+        v[14] = _mm512_xor_si512(v[14], _mm512_loadu_si512((const void *)last));
+        ROUND8(0); ROUND8(1); ROUND8(2); ROUND8(3); ROUND8(4); ROUND8(5);
+        ROUND8(6); ROUND8(7); ROUND8(8); ROUND8(9); ROUND8(10); ROUND8(11);
+        // A lane past its last block keeps its state.
+        for (int i = 0; i < 8; i++)
+            h[i] = _mm512_mask_xor_epi64(h[i], active, h[i], _mm512_xor_si512(v[i], v[8 + i]));
+    }
+    uint64_t out[4][8];
+    for (int i = 0; i < 4; i++) _mm512_storeu_si512((void *)out[i], h[i]);
+    for (int lane = 0; lane < 8; lane++)
+        for (int i = 0; i < 4; i++) store64le(digests + 32 * lane + 8 * i, out[i][lane]);
+}
+
 #else
 int ballast_blake2b_lanes_detect(void) { return 0; }
 #endif
@@ -231,4 +339,20 @@ void ballast_blake2b256_blocks(int level, const uint8_t *blocks, const uint8_t *
     (void)level;
 #endif
     for (; i < count; i++) hash_one(blocks + 128 * i, lengths[i], digests + 32 * i);
+}
+
+void ballast_blake2b256_many(int level, const uint8_t *const *inputs, const size_t *lengths, size_t count,
+                             uint8_t *digests) {
+    size_t i = 0;
+#if defined(__x86_64__)
+    if (level >= 2) {
+        for (; i + 8 <= count; i += 8) hash_eight_any(inputs + i, lengths + i, digests + 32 * i);
+    }
+    if (level >= 1) {
+        for (; i + 4 <= count; i += 4) hash_four_any(inputs + i, lengths + i, digests + 32 * i);
+    }
+#else
+    (void)level;
+#endif
+    for (; i < count; i++) hash_any(inputs[i], lengths[i], digests + 32 * i);
 }

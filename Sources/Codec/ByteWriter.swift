@@ -13,6 +13,12 @@ public struct ByteWriter: Sendable {
     /// Forgets the bytes written, keeping the buffer (one writer reused for many values).
     public mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
 
+    /// Number of bytes written so far.
+    public var count: Int { storage.count }
+
+    /// Forgets the bytes written after the first `count` (undoes a value half written).
+    public mutating func truncate(to count: Int) { storage.removeLast(storage.count - count) }
+
     @inlinable public mutating func write(_ value: UInt8) { storage.append(value) }
     @inlinable public mutating func write(_ value: Bool) { storage.append(value ? 1 : 0) }
     @inlinable public mutating func write(_ value: UInt16) { writeLittleEndian(value) }

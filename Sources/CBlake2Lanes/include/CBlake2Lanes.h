@@ -17,4 +17,10 @@ int ballast_blake2b_lanes_detect(void);
 void ballast_blake2b256_blocks(int level, const uint8_t *blocks, const uint8_t *lengths, size_t count,
                                uint8_t *digests);
 
+/// BLAKE2b-256 (unkeyed) of `count` messages of any length, several at a time in SIMD lanes
+/// (a lane that has finished its message waits for the others). Message i is `lengths[i]` bytes
+/// at `inputs[i]`; digest i is written to `digests + 32 * i`. `level` as above.
+void ballast_blake2b256_many(int level, const uint8_t *const *inputs, const size_t *lengths, size_t count,
+                             uint8_t *digests);
+
 #endif

@@ -215,15 +215,20 @@ extension Ledger {
                 let address = accounts.addresses[s]
                 guard address != r.backstopAddress, !values[s].positions.isEmpty || values[s].hasDebt else { continue }
                 let portfolioMode = values[s].mode == .portfolio
-                guard (try? fillRisk(values[s], into: &risk, marks: marks)) != nil else { continue }
-                // MR and V_liq alone first: most accounts are nowhere near the line. Where both
-                // succeed they equal the full evaluation's, and they fail only where it fails
-                // (a subset of its checked steps), so this skips exactly the accounts the full
-                // check below would skip.
-                guard let lean = try? config.engine.liquidationNumbers(risk, portfolioMode: portfolioMode),
+                // Standard mode's MR is the perps' alone: zero without a position.
+                if !portfolioMode && values[s].positions.isEmpty { continue }
+                // MR and V_liq alone first (in standard mode from USDC and the perps only): most
+                // accounts are nowhere near the line. Where both succeed they equal the full
+                // evaluation's, and they fail only where it fails (a subset of its checked
+                // steps), so this skips exactly the accounts the full check below would skip.
+                guard (try? fillRisk(values[s], into: &risk, marks: marks, spot: portfolioMode)) != nil,
+                      let lean = try? config.engine.liquidationNumbers(risk, portfolioMode: portfolioMode),
                       lean.maintenance > 0,
                       Requirement.liquidationValue(lean.liquidationValue, below: r.takeoverNumerator,
                                                    over: r.takeoverDenominator, of: lean.maintenance) else { continue }
+                if !portfolioMode {
+                    guard (try? fillRisk(values[s], into: &risk, marks: marks)) != nil else { continue }
+                }
                 guard let req = try? evaluate(risk).requirement(portfolioMode: portfolioMode),
                       req.maintenance > 0,
                       req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }

@@ -36,12 +36,16 @@ extension Ledger {
 
     /// `accountRisk(account)` written into `risk`, reusing its exposure storage (the end-of-block
     /// recheck builds thousands in a row). `marks`, when given, is `markPrice` of every asset,
-    /// computed once by a caller during which no book changes.
-    func fillRisk(_ account: Account, into risk: inout AccountRisk, marks: [Int64]? = nil) throws(LedgerError) {
+    /// computed once by a caller during which no book changes. Without `spot`, holdings other
+    /// than USDC are left out (and `hasDebt` may miss theirs): what standard mode's MR and V_liq
+    /// read, and no more.
+    func fillRisk(_ account: Account, into risk: inout AccountRisk, marks: [Int64]? = nil,
+                  spot: Bool = true) throws(LedgerError) {
         risk.usdc = 0
         risk.exposures.removeAll(keepingCapacity: true)
         risk.hasDebt = false
         for h in account.holdings {
+            if !spot && h.asset != 0 { continue }
             let (s, o) = try amounts(h)
             if h.debtShares > 0 { risk.hasDebt = true }
             let net = try ck { () throws(LedgerMathError) in try h.wallet.checkedAdding(s).checkedSubtracting(o) }

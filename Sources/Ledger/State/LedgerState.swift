@@ -54,7 +54,11 @@ public struct GlobalState: Equatable, Sendable {
 }
 
 /// Immutable per-chain tables derived from genesis.
-public struct LedgerConfig: Sendable {
+///
+/// A class (every property a `let`, so it behaves as a value): the ledger is copied now and then
+/// (a closure capturing it, a snapshot), and a struct of this size would retain each of its
+/// dozens of arrays on every copy; a class is one reference.
+public final class LedgerConfig: Sendable {
     public let genesis: Genesis
     /// 10^decimals per asset.
     public let unitScale: [Int64]
