@@ -138,9 +138,17 @@ public struct Ledger: Sendable {
             guard let order = books[Int(m)].order(id: id) else { return false }
             order.encode(to: &w)
         case .account(let a):
-            guard let s = accounts.slot(a), accounts.exists[s], !accounts.values[s].isEmpty else { return false }
-            accounts.values[s].encode(to: &w)
+            guard let s = accounts.slot(a) else { return false }
+            return encodeAccount(slot: s, to: &w)
         }
+        return true
+    }
+
+    /// Appends the canonical bytes of the account in slot `s`; false (nothing written) when it
+    /// does not exist.
+    func encodeAccount(slot s: Int, to w: inout ByteWriter) -> Bool {
+        guard accounts.exists[s], !accounts.values[s].isEmpty else { return false }
+        accounts.values[s].encode(to: &w)
         return true
     }
 
@@ -202,7 +210,8 @@ public struct Ledger: Sendable {
             if exposure.seen[s] == mark { continue }
             exposure.seen[s] = mark
             let key = StateKey.account(accounts.addresses[s])
-            if !leaves.add(key, ledger: self) { tree.set(key, leaf: nil) }
+            // Encoded by slot: no address lookup.
+            if !leaves.add(key, ledger: self, slot: s) { tree.set(key, leaf: nil) }
         }
         dirtyAccounts.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
@@ -223,10 +232,12 @@ struct LeafBatch {
     var bytes = ByteWriter(capacity: 1 << 14)
 
     /// Appends the bytes of `key`'s entry; false (nothing added) when the entry does not exist.
-    mutating func add(_ key: StateKey, ledger: Ledger) -> Bool {
+    /// `slot` is the account slot of an account key, when known.
+    mutating func add(_ key: StateKey, ledger: Ledger, slot: Int? = nil) -> Bool {
         let start = bytes.count
         key.encode(to: &bytes)
-        guard ledger.encodeValue(of: key, to: &bytes) else {
+        let exists = if let slot { ledger.encodeAccount(slot: slot, to: &bytes) } else { ledger.encodeValue(of: key, to: &bytes) }
+        guard exists else {
             bytes.truncate(to: start)
             return false
         }
