@@ -185,7 +185,7 @@ public struct Ledger: Sendable {
         let fixed = 2 + pools.count + oracles.count + markets.count
         var seenFixed = [Bool](repeating: false, count: fixed)
         var seen = Set<StateKey>()
-        var leaves = LeafBatch()
+        var entries: [StateKey] = []
         for key in dirty {
             let slot: Int
             switch key {
@@ -202,19 +202,26 @@ public struct Ledger: Sendable {
             } else if !seen.insert(key).inserted {
                 continue
             }
-            if !leaves.add(key, ledger: self) { tree.set(key, leaf: nil) }
+            entries.append(key)
         }
+        var accountSlots: [Int] = []
         let mark = exposure.nextMark(slotCount: accounts.slotCount)
         for s32 in dirtyAccounts {
             let s = Int(s32)
             if exposure.seen[s] == mark { continue }
             exposure.seen[s] = mark
+            accountSlots.append(s)
+        }
+        dirtyAccounts.removeAll(keepingCapacity: true)
+        dirty.removeAll(keepingCapacity: true)
+        // Room for every entry at once (an account is about 1 KB with its nonces): no regrowth.
+        var leaves = LeafBatch(capacity: 160 * entries.count + 1024 * accountSlots.count)
+        for key in entries where !leaves.add(key, ledger: self) { tree.set(key, leaf: nil) }
+        for s in accountSlots {
             let key = StateKey.account(accounts.addresses[s])
             // Encoded by slot: no address lookup.
             if !leaves.add(key, ledger: self, slot: s) { tree.set(key, leaf: nil) }
         }
-        dirtyAccounts.removeAll(keepingCapacity: true)
-        dirty.removeAll(keepingCapacity: true)
         leaves.hash { key, leaf in tree.set(key, leaf: leaf) }
         tree.commit()
         return tree.root
@@ -229,7 +236,9 @@ struct LeafBatch {
     var keys: [StateKey] = []
     /// End of each entry's bytes in `bytes`.
     var ends: [Int] = []
-    var bytes = ByteWriter(capacity: 1 << 14)
+    var bytes: ByteWriter
+
+    init(capacity: Int) { bytes = ByteWriter(capacity: capacity) }
 
     /// Appends the bytes of `key`'s entry; false (nothing added) when the entry does not exist.
     /// `slot` is the account slot of an account key, when known.
