@@ -70,6 +70,8 @@ public actor ValidatorRuntime {
     public let genesis: Genesis
     public let key: SigningKey
     let store: NodeStore
+    /// Receipts and account history: the index file plus the blocks executed since its last batch.
+    let index: CommitIndex
     public nonisolated let mempool: Mempool
     public nonisolated let metrics: NodeMetrics
     let transport: any PeerTransport
@@ -147,10 +149,19 @@ public actor ValidatorRuntime {
         let genesisLedger = try Ledger(genesis: genesis)
         consensusGenesis = ValidatorRuntime.consensusGenesis(genesis, ledger: genesisLedger)
 
-        // Ledger: the newest intact snapshot, then every stored block after it.
+        // Ledger: the newest intact snapshot the index has caught up with, then every stored block
+        // after it; the blocks above the index's height are indexed again as they execute.
+        let index = try CommitIndex(store: try IndexStore(directory: store.directory))
+        let latest = try store.latestHeight() ?? 0
+        if index.indexedHeight > latest {
+            throw NodeHalt("""
+                the index (\(index.store.databasePath)) is at height \(index.indexedHeight), above the block store's \(latest): \
+                it belongs to another copy of this chain; delete it (with its -wal and -shm files) and the node rebuilds it
+                """)
+        }
         var ledger = genesisLedger
         var height: UInt64 = 0
-        if let snapshot = try store.latestSnapshot() {
+        if let snapshot = try store.latestSnapshot(atMost: index.indexedHeight) {
             ledger = try Ledger(snapshot: snapshot.bytes)
             guard ledger.stateRoot == snapshot.stateRoot else {
                 throw NodeHalt("snapshot at height \(snapshot.height) decodes to root \(ledger.stateRoot.hex), recorded \(snapshot.stateRoot.hex)")
@@ -165,10 +176,13 @@ public actor ValidatorRuntime {
             for stored in batch {
                 let proposal = try Proposal(canonicalBytes: stored.bytes)
                 let transactions = try ValidatorRuntime.validTransactions(proposal.block.payload, ids: proposal.block.payload.map { Blake2b.hash256($0) },
-                                                                          height: stored.height, chainID: genesis.chainID, store: store, mempool: nil)
+                                                                          height: stored.height, chainID: genesis.chainID, index: index, mempool: nil)
                 let result = ledger.apply(block: BlockInput(timeMs: Int64(proposal.block.timestamp), transactions: transactions.map(\.transaction)))
                 guard result.stateRoot == stored.stateRoot else {
                     throw NodeHalt("replaying height \(stored.height): state root \(result.stateRoot.hex) differs from the stored \(stored.stateRoot.hex)")
+                }
+                if stored.height > index.height {
+                    index.append(ValidatorRuntime.indexed(height: stored.height, transactions: transactions, result: result))
                 }
                 height = stored.height
                 roots[height] = result.stateRoot
@@ -181,6 +195,7 @@ public actor ValidatorRuntime {
             recent = try store.blocks(from: height > 64 ? height - 63 : 1, limit: 64).map { try Proposal(canonicalBytes: $0.bytes) }
         }
         self.ledger = ledger
+        self.index = index
         executedHeight = height
         rootsByHeight = roots
         lastBlockTime = recent.last?.block.timestamp ?? 0
@@ -230,6 +245,8 @@ public actor ValidatorRuntime {
     /// Stops the loop.
     public func stop() {
         sink.finish()
+        // What is still pending would be indexed again at the next start; storing it now spares that.
+        try? index.flush()
     }
 
     // MARK: Inputs
@@ -292,7 +309,7 @@ public actor ValidatorRuntime {
 
     /// Waits until `id` is committed (or `timeout` passes) and returns its receipt.
     public func waitForCommit(_ id: Hash256, timeout: Duration) async -> ReceiptRecord? {
-        if let stored = try? store.transaction(id: id) { return try? decodeReceipt(stored) }
+        if let stored = try? index.transactions(ids: [id])[0] { return try? decodeReceipt(stored) }
         return await withCheckedContinuation { continuation in
             commitWaiters[id, default: []].append(continuation)
             Task { [weak self] in
@@ -529,23 +546,20 @@ public actor ValidatorRuntime {
             let transactions: [ExecutableTransaction]
             do {
                 transactions = try ValidatorRuntime.validTransactions(block.payload, ids: payloadIDs, height: block.height, chainID: genesis.chainID,
-                                                                      store: store, mempool: mempool)
+                                                                      index: index, mempool: mempool)
             } catch {
                 halted = NodeHalt("cannot read the transaction index at height \(block.height): \(error)")
                 return
             }
+            if let failure = index.failure {
+                halted = NodeHalt("cannot write the index of receipts and history (\(index.store.databasePath)): \(failure)")
+                logger.critical("\(halted!.description)")
+                return
+            }
             let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions.map(\.transaction)))
             do {
-                try store.commit(
-                    block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes),
-                    transactions: zip(transactions, result.receipts).enumerated().map { i, pair in
-                        StoredTransaction(id: pair.0.id, height: block.height, index: i, receipt: StoredReceipt(pair.1).canonicalBytes)
-                    },
-                    history: result.events.enumerated().map { sequence, event in
-                        HistoryEntry(address: event.address, height: block.height, sequence: sequence,
-                                     kind: event.kind.rawValue, bytes: event.canonicalBytes,
-                                     txId: event.txIndex.flatMap { Int($0) < transactions.count ? transactions[Int($0)].id : nil })
-                    })
+                try store.commit(block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes))
+                index.append(ValidatorRuntime.indexed(height: block.height, transactions: transactions, result: result))
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
                     try store.saveSnapshot(StoredSnapshot(height: block.height, stateRoot: result.stateRoot, bytes: ledger.snapshot()))
@@ -600,10 +614,10 @@ public actor ValidatorRuntime {
     /// propose a transaction the chain already holds; it is skipped, not
     /// executed twice). Every honest node computes the same list, since all hold
     /// the same committed history below `height`. `ids[i]` is the id of `payload[i]`.
-    /// The store is asked once for the whole payload.
+    /// The index is asked once for the whole payload.
     static func validTransactions(_ payload: [[UInt8]], ids: [Hash256], height: UInt64, chainID: String,
-                                  store: NodeStore, mempool: Mempool?) throws(StorageError) -> [ExecutableTransaction] {
-        let heights = try store.committedHeights(of: ids)
+                                  index: CommitIndex, mempool: Mempool?) throws(StorageError) -> [ExecutableTransaction] {
+        let heights = try index.committedHeights(of: ids)
         return validTransactions(payload, ids: ids, chainID: chainID, mempool: mempool,
                                  committedEarlier: heights.map { $0.map { $0 < height } ?? false })
     }
@@ -630,6 +644,21 @@ public actor ValidatorRuntime {
             out.append((ids[i], tx))
         }
         return out
+    }
+
+    /// What executing the block at `height` adds to the index: a receipt per executed transaction
+    /// (by position among them) and the block's events in order.
+    static func indexed(height: UInt64, transactions: [ExecutableTransaction], result: BlockResult) -> IndexedBlock {
+        IndexedBlock(
+            height: height,
+            transactions: zip(transactions, result.receipts).enumerated().map { i, pair in
+                StoredTransaction(id: pair.0.id, height: height, index: i, receipt: StoredReceipt(pair.1).canonicalBytes)
+            },
+            history: result.events.enumerated().map { sequence, event in
+                HistoryEntry(address: event.address, height: height, sequence: sequence,
+                             kind: event.kind.rawValue, bytes: event.canonicalBytes,
+                             txId: event.txIndex.flatMap { Int($0) < transactions.count ? transactions[Int($0)].id : nil })
+            })
     }
 
     /// The API receipt of a stored transaction row.
@@ -683,7 +712,7 @@ public actor ValidatorRuntime {
 
     /// A stored receipt.
     public func receipt(_ id: Hash256) throws -> ReceiptRecord? {
-        try store.transaction(id: id).map { row throws(StorageError) in try decodeReceipt(row) }
+        try index.transactions(ids: [id])[0].map { row throws(StorageError) in try decodeReceipt(row) }
     }
 
     /// A stored block.
@@ -693,7 +722,7 @@ public actor ValidatorRuntime {
     /// given; `next` is the cursor of the last one when older events remain.
     public func history(of address: Address, before cursor: HistoryCursor?, limit: Int) throws -> HistoryPage {
         // One more than asked says whether another page exists.
-        let entries = try store.history(of: address, before: cursor.map { ($0.height, $0.sequence) }, limit: limit + 1)
+        let entries = try index.history(of: address, before: cursor.map { ($0.height, $0.sequence) }, limit: limit + 1)
         let page = entries.prefix(limit)
         let events = try page.map { try AccountEvent(canonicalBytes: $0.bytes) }
         let next = entries.count > limit ? page.last.map { HistoryCursor(height: $0.height, sequence: $0.sequence) } : nil
@@ -775,7 +804,7 @@ extension ValidatorRuntime {
         guard let stored = try store.block(at: height) else { return nil }
         let block = try Proposal(canonicalBytes: stored.bytes).block
         var seen = Set<Hash256>(minimumCapacity: block.payload.count)
-        return try store.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row throws -> ReceiptRecord? in
+        return try index.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row throws -> ReceiptRecord? in
             guard let row, row.height == height, seen.insert(row.id).inserted else { return nil }
             return try decodeReceipt(row)
         }

@@ -110,18 +110,21 @@ public struct StoredSnapshot: Equatable, Sendable {
 }
 
 /// A validator's durable store under its home folder: SQLite (WAL mode,
-/// `synchronous = FULL`) for blocks, transactions, receipts, history and the
-/// consensus safety state; snapshot files beside it.
+/// `synchronous = FULL`) for committed blocks and the consensus safety state;
+/// snapshot files beside it. (Receipts and account history, which executing the
+/// blocks gives back, are in `IndexStore`, a second file in the same folder.)
 ///
-/// Every write is atomic and durable when it returns: a block with its
-/// transactions and history in one SQL transaction; the safety state in one
-/// row; a snapshot as a file written, synced and renamed into place before the
-/// row that names it. A crash at any point leaves either the old or the new
-/// state, never a mix: at worst an orphan snapshot file, which is ignored.
+/// Every write is atomic and durable when it returns: a block in one SQL
+/// transaction; the safety state in one row; a snapshot as a file written,
+/// synced and renamed into place before the row that names it. A crash at any
+/// point leaves either the old or the new state, never a mix: at worst an
+/// orphan snapshot file, which is ignored.
 ///
 /// The store holds bytes, not types: the node encodes consensus and ledger
 /// values canonically, so this target depends on neither core.
 public final class NodeStore: Sendable {
+    /// The folder holding the store's files.
+    public let directory: String
     /// The SQLite file.
     public let databasePath: String
     /// The folder of snapshot files.
@@ -134,10 +137,11 @@ public final class NodeStore: Sendable {
     /// store without writing to it (a verifier reading the log of a node that may be running).
     ///
     /// Throws `unsupportedFormat` for a store this build cannot read: one written by a newer
-    /// build, one whose receipts are in the JSON form of builds before the binary receipt format
-    /// (it must be re-created: its receipts would be unreadable), or, read-only, one that has not
-    /// been brought to this build's format yet.
+    /// build or, read-only, one that has not been brought to this build's format yet. (A store of
+    /// format 4 or older still holds receipts and history, in the JSON form before format 4: the
+    /// format 5 step drops them, and the node indexes its blocks again into `IndexStore`.)
     public init(directory: String, snapshotsKept: Int = 2, readOnly: Bool = false) throws(StorageError) {
+        self.directory = directory
         let dbPath = (directory as NSString).appendingPathComponent("ballast.sqlite")
         databasePath = dbPath
         snapshotDirectory = (directory as NSString).appendingPathComponent("snapshots")
@@ -171,15 +175,6 @@ public final class NodeStore: Sendable {
                     let unknown = try migrator.appliedIdentifiers(db).subtracting(NodeStore.formatMigrations).sorted()
                     throw StorageError.unsupportedFormat(path: dbPath, reason: "written by a newer ballast (store format steps \(unknown) are unknown to this build, which reads format \(NodeStore.format))")
                 }
-                let applied = try migrator.appliedIdentifiers(db)
-                if !applied.contains(NodeStore.binaryReceipts), try db.tableExists("tx"),
-                   let receipts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tx"), receipts > 0 {
-                    throw StorageError.unsupportedFormat(path: dbPath, reason: """
-                        store format \(applied.count) (\(receipts) transaction receipts stored as JSON by an older ballast); \
-                        this build reads format \(NodeStore.format) only (binary receipts). Move the data directory aside and \
-                        start the node with an empty one: it fetches the chain from its peers (docs/operations.md, "Store format")
-                        """)
-                }
                 if readOnly, try !migrator.hasCompletedMigrations(db) {
                     throw StorageError.unsupportedFormat(path: dbPath, reason: "not in store format \(NodeStore.format) yet (open it with `ballast node start` of this build first)")
                 }
@@ -193,8 +188,9 @@ public final class NodeStore: Sendable {
     }
 
     /// The store format this build reads and writes: the number of format steps (migrations).
-    /// 3: voted blocks kept until committed; 4: receipts in the node's compact binary form (JSON before).
-    public static let format = 4
+    /// 3: voted blocks kept until committed; 4: receipts in the node's compact binary form (JSON before);
+    /// 5: receipts and history moved to their own file (`IndexStore`).
+    public static let format = 5
     static let mmapBytes = 1 << 30
     static let writerCacheKiB = 64 * 1024
     /// WAL pages between checkpoints (SQLite's default is 1,000, which a block of a thousand
@@ -202,9 +198,7 @@ public final class NodeStore: Sendable {
     /// to the database file once per checkpoint rather than once per block.
     static let checkpointPages = 16_000
 
-    private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "voted blocks", "binary receipts"]
-
-    private static let binaryReceipts = "binary receipts"
+    private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "voted blocks", "binary receipts", "index in its own file"]
 
     /// The format steps.
     private static var migrator: DatabaseMigrator {
@@ -255,10 +249,13 @@ public final class NodeStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
-        migrator.registerMigration(NodeStore.binaryReceipts) { _ in
-            // A marker: from this step on the receipt column holds the node's binary form (JSON
-            // before). The store knows neither encoding, so `init` refuses, before any step runs, a
-            // store that lacks this step and already holds receipts.
+        migrator.registerMigration("binary receipts") { _ in
+            // A marker: from this step on the receipt column held the node's binary form (JSON before).
+        }
+        migrator.registerMigration("index in its own file") { db in
+            // Receipts and history now live in `IndexStore`; the node rebuilds them there by
+            // executing its blocks again (its index starts at height 0), whatever form they had here.
+            try db.execute(sql: "DROP TABLE tx; DROP TABLE history")
         }
         return migrator
     }
@@ -277,25 +274,14 @@ public final class NodeStore: Sendable {
 
     // MARK: Blocks
 
-    /// Stores a committed block with its transactions' receipts and the history
-    /// entries it produced, atomically. Heights must follow on from the last one.
-    public func commit(block: StoredBlock, transactions: [StoredTransaction], history: [HistoryEntry]) throws(StorageError) {
+    /// Stores a committed block, durably. Heights must follow on from the last one.
+    public func commit(block: StoredBlock) throws(StorageError) {
         try write { db in
             let last = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM block"))
             let expected = last.map { $0 + 1 } ?? block.height
             guard block.height == expected else { throw StorageError.outOfOrder(expected: expected, got: block.height) }
             try db.cachedStatement(sql: "INSERT INTO block (height, hash, state_root, bytes) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [Int64(block.height), Data(block.hash.bytes), Data(block.stateRoot.bytes), Data(block.bytes)])
-            // A transaction commits once; a second row would be a bug upstream, so it fails the block.
-            let insertTx = try db.cachedStatement(sql: "INSERT INTO tx (id, height, position, receipt) VALUES (?, ?, ?, ?)")
-            for tx in transactions {
-                try insertTx.execute(arguments: [Data(tx.id.bytes), Int64(tx.height), tx.index, Data(tx.receipt)])
-            }
-            let insertHistory = try db.cachedStatement(sql: "INSERT INTO history (address, height, sequence, kind, bytes, tx_id) VALUES (?, ?, ?, ?, ?, ?)")
-            for entry in history {
-                try insertHistory.execute(arguments: [Data(entry.address.bytes), Int64(entry.height), entry.sequence, Int(entry.kind),
-                                                      Data(entry.bytes), entry.txId.map { Data($0.bytes) }])
-            }
         }
     }
 
@@ -331,69 +317,6 @@ public final class NodeStore: Sendable {
         let height: Int64 = row["height"]
         guard let hash = Hash256(bytes: hashData), let root = Hash256(bytes: rootData) else { return nil }
         return StoredBlock(height: UInt64(height), hash: hash, stateRoot: root, bytes: [UInt8](bytes))
-    }
-
-    // MARK: Transactions and history
-
-    /// Where the transaction `id` was committed, with its receipt.
-    public func transaction(id: Hash256) throws(StorageError) -> StoredTransaction? {
-        try transactions(ids: [id])[0]
-    }
-
-    /// Where each of `ids` was committed, with its receipt (nil for one never committed), in the
-    /// order of `ids`: one read however many there are.
-    public func transactions(ids: [Hash256]) throws(StorageError) -> [StoredTransaction?] {
-        try read { db in
-            let statement = try db.cachedStatement(sql: "SELECT height, position, receipt FROM tx WHERE id = ?")
-            return try ids.map { id in
-                guard let row = try Row.fetchOne(statement, arguments: [Data(id.bytes)]) else { return nil }
-                let height: Int64 = row[0], receipt: Data = row[2]
-                return StoredTransaction(id: id, height: UInt64(height), index: row[1], receipt: [UInt8](receipt))
-            }
-        }
-    }
-
-    /// The height at which each of `ids` was committed (nil for one never committed), in the order
-    /// of `ids`. One read on the writer's connection, whose page cache the commits keep warm: the
-    /// node asks this for every payload on its commit path.
-    public func committedHeights(of ids: [Hash256]) throws(StorageError) -> [UInt64?] {
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var heights: [UInt64?] = []
-                heights.reserveCapacity(ids.count)
-                // One read transaction for all of them, not one per statement.
-                try db.inTransaction(.deferred) {
-                    let statement = try db.cachedStatement(sql: "SELECT height FROM tx WHERE id = ?")
-                    for id in ids { heights.append(try Int64.fetchOne(statement, arguments: [Data(id.bytes)]).map(UInt64.init)) }
-                    return .commit
-                }
-                return heights
-            }
-        } catch {
-            throw .database(path: databasePath, reason: "\(error)")
-        }
-    }
-
-    /// An account's history, newest first: entries strictly before (`height`,
-    /// `sequence`) when a cursor is given, at most `limit`.
-    public func history(of address: Address, before cursor: (height: UInt64, sequence: Int)? = nil, limit: Int) throws(StorageError) -> [HistoryEntry] {
-        try read { db in
-            let rows: [Row]
-            if let cursor {
-                rows = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT * FROM history WHERE address = ? AND (height < ? OR (height = ? AND sequence < ?))
-                    ORDER BY height DESC, sequence DESC LIMIT ?
-                    """), arguments: [Data(address.bytes), Int64(cursor.height), Int64(cursor.height), cursor.sequence, limit])
-            } else {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM history WHERE address = ? ORDER BY height DESC, sequence DESC LIMIT ?"),
-                                        arguments: [Data(address.bytes), limit])
-            }
-            return rows.map { row in
-                let height: Int64 = row["height"], kind: Int = row["kind"], bytes: Data = row["bytes"], txId: Data? = row["tx_id"]
-                return HistoryEntry(address: address, height: UInt64(height), sequence: row["sequence"], kind: UInt8(truncatingIfNeeded: kind),
-                                    bytes: [UInt8](bytes), txId: txId.flatMap { Hash256(bytes: $0) })
-            }
-        }
     }
 
     // MARK: Safety state
@@ -447,9 +370,11 @@ public final class NodeStore: Sendable {
         }
     }
 
-    /// The newest snapshot whose file is intact (checksum matches), or nil.
-    public func latestSnapshot() throws(StorageError) -> StoredSnapshot? {
-        let rows: [Row] = try read { db in try Row.fetchAll(db, sql: "SELECT * FROM snapshot ORDER BY height DESC") }
+    /// The newest snapshot at or below `height` whose file is intact (checksum matches), or nil.
+    public func latestSnapshot(atMost height: UInt64 = UInt64(Int64.max)) throws(StorageError) -> StoredSnapshot? {
+        let rows: [Row] = try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM snapshot WHERE height <= ? ORDER BY height DESC", arguments: [Int64(min(height, UInt64(Int64.max)))])
+        }
         for row in rows {
             let file: String = row["file"], rootData: Data = row["state_root"], checksumData: Data = row["checksum"]
             let height: Int64 = row["height"]

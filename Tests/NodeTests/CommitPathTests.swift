@@ -77,25 +77,26 @@ import Testing
                                   otherChain.canonicalBytes, forged.canonicalBytes, later.canonicalBytes]
         let ids = payload.map { Blake2b.hash256($0) }
 
-        let store = try NodeStore(directory: NSTemporaryDirectory() + "ballast-commit-\(UUID().uuidString)")
-        try store.commit(block: StoredBlock(height: 1, hash: Blake2b.hash256([1]), stateRoot: Blake2b.hash256([2]), bytes: [1]),
-                         transactions: [StoredTransaction(id: earlier.id, height: 1, index: 0, receipt: [1, 1, 0])], history: [])
-        #expect(try store.committedHeights(of: ids) == [1, nil, nil, nil, nil, nil, nil])
+        // The earlier transaction is stored in the index file; the index reads through it.
+        let store = try CommitIndex(store: IndexStore(directory: NSTemporaryDirectory() + "ballast-commit-\(UUID().uuidString)"))
+        store.append(IndexedBlock(height: 1, transactions: [StoredTransaction(id: earlier.id, height: 1, index: 0, receipt: [1, 1, 0])], history: []))
+        try store.flush()
+        #expect(try store.store.committedHeights(of: ids) == [1, nil, nil, nil, nil, nil, nil])
 
         // At height 2 the transaction committed at height 1 is skipped, with the duplicate, the
         // undecodable, the other chain's and the forged entries.
-        let atTwo = try ValidatorRuntime.validTransactions(payload, ids: ids, height: 2, chainID: genesis.chainID, store: store, mempool: nil)
+        let atTwo = try ValidatorRuntime.validTransactions(payload, ids: ids, height: 2, chainID: genesis.chainID, index: store, mempool: nil)
         #expect(atTwo.map(\.id) == [fresh.id, later.id])
         #expect(atTwo.map(\.transaction) == [fresh, later])
         // Replaying height 1 itself, its own transaction is not "earlier".
-        let atOne = try ValidatorRuntime.validTransactions(payload, ids: ids, height: 1, chainID: genesis.chainID, store: store, mempool: nil)
+        let atOne = try ValidatorRuntime.validTransactions(payload, ids: ids, height: 1, chainID: genesis.chainID, index: store, mempool: nil)
         #expect(atOne.map(\.id) == [earlier.id, fresh.id, later.id])
 
         // Taken from the mempool (already decoded and verified) the answer is the same.
         let mempool = Mempool(chainID: genesis.chainID)
         for tx in [earlier, fresh] { _ = try mempool.admit(tx.canonicalBytes, nowMs: Int64(base)) }
         #expect(mempool.pending(ids).map { $0?.id } == [earlier.id, fresh.id, nil, fresh.id, nil, nil, nil])
-        let pooled = try ValidatorRuntime.validTransactions(payload, ids: ids, height: 2, chainID: genesis.chainID, store: store, mempool: mempool)
+        let pooled = try ValidatorRuntime.validTransactions(payload, ids: ids, height: 2, chainID: genesis.chainID, index: store, mempool: mempool)
         #expect(pooled.map(\.transaction) == [fresh, later])
 
         // The replay's form, with its own record of what committed.

@@ -17,10 +17,9 @@ import Testing
                     bytes: g.bytes(Int(g.next() % 200)))
     }
 
-    @Test func blocksTransactionsAndHistoryPersistAcrossReopen() throws {
+    @Test func blocksPersistAcrossReopen() throws {
         let dir = freshDirectory()
         var g = SplitMix64(seed: 1)
-        let alice = Address(bytes: g.bytes(20))!
         var written: [StoredBlock] = []
         do {
             let store = try NodeStore(directory: dir)
@@ -28,10 +27,7 @@ import Testing
             for h in 1...5 as ClosedRange<UInt64> {
                 let b = block(h, &g)
                 written.append(b)
-                let txs = (0..<3).map { StoredTransaction(id: Blake2b.hash256([UInt8(h), UInt8($0)]), height: h, index: $0, receipt: [UInt8(h), 9]) }
-                let history = [HistoryEntry(address: alice, height: h, sequence: 0, kind: 1, bytes: [UInt8(h)],
-                                            txId: h % 2 == 0 ? Blake2b.hash256([UInt8(h)]) : nil)]
-                try store.commit(block: b, transactions: txs, history: history)
+                try store.commit(block: b)
             }
         }
         let store = try NodeStore(directory: dir)
@@ -40,12 +36,37 @@ import Testing
         #expect(try store.block(hash: written[4].hash) == written[4])
         #expect(try store.blocks(from: 2, limit: 2) == Array(written[1...2]))
         #expect(try store.block(at: 6) == nil)
-        let tx = try #require(try store.transaction(id: Blake2b.hash256([4, 2])))
+    }
+
+    @Test func receiptsAndHistoryPersistAcrossReopenOfTheIndex() throws {
+        let dir = freshDirectory()
+        var g = SplitMix64(seed: 1)
+        let alice = Address(bytes: g.bytes(20))!
+        func indexed(_ h: UInt64) -> IndexedBlock {
+            IndexedBlock(height: h,
+                         transactions: (0..<3).map { StoredTransaction(id: Blake2b.hash256([UInt8(h), UInt8($0)]), height: h, index: $0, receipt: [UInt8(h), 9]) },
+                         history: [HistoryEntry(address: alice, height: h, sequence: 0, kind: 1, bytes: [UInt8(h)],
+                                                txId: h % 2 == 0 ? Blake2b.hash256([UInt8(h)]) : nil)])
+        }
+        do {
+            let index = try IndexStore(directory: dir)
+            #expect(try index.indexedHeight() == 0)
+            try index.write([indexed(1), indexed(2)])
+            try index.write([])
+            try index.write([indexed(3), indexed(4), indexed(5)])
+            // Only the next heights, in order: a gap or a repeat fails the whole batch.
+            #expect(throws: StorageError.self) { try index.write([indexed(7)]) }
+            #expect(throws: StorageError.self) { try index.write([indexed(6), indexed(6)]) }
+        }
+        let index = try IndexStore(directory: dir)
+        #expect(try index.indexedHeight() == 5)
+        let tx = try #require(try index.transaction(id: Blake2b.hash256([4, 2])))
         #expect(tx.height == 4 && tx.index == 2 && tx.receipt == [4, 9])
-        let page1 = try store.history(of: alice, limit: 2)
+        #expect(try index.transaction(id: Blake2b.hash256([6, 0])) == nil)
+        let page1 = try index.history(of: alice, limit: 2)
         #expect(page1.map(\.height) == [5, 4])
         #expect(page1.map(\.bytes) == [[5], [4]] && page1.map(\.txId) == [nil, Blake2b.hash256([4])])
-        let page2 = try store.history(of: alice, before: (page1[1].height, page1[1].sequence), limit: 10)
+        let page2 = try index.history(of: alice, before: (page1[1].height, page1[1].sequence), limit: 10)
         #expect(page2.map(\.height) == [3, 2, 1])
     }
 
@@ -56,24 +77,24 @@ import Testing
         var g = SplitMix64(seed: 3)
         let writer = try NodeStore(directory: dir)
         let first = block(1, &g)
-        try writer.commit(block: first, transactions: [], history: [])
+        try writer.commit(block: first)
         // Opened while the writer is open, as `ledger replay --blocks-from` reads a running node.
         let reader = try NodeStore(directory: dir, readOnly: true)
         #expect(try reader.blocks(from: 1, limit: 10) == [first])
         let second = block(2, &g)
-        try writer.commit(block: second, transactions: [], history: [])
+        try writer.commit(block: second)
         #expect(try reader.latestHeight() == 2 && reader.block(at: 2) == second)
-        #expect(throws: StorageError.self) { try reader.commit(block: block(3, &g), transactions: [], history: []) }
+        #expect(throws: StorageError.self) { try reader.commit(block: block(3, &g)) }
         #expect(try writer.latestHeight() == 2)
     }
 
     @Test func heightsMustFollowOn() throws {
         let store = try NodeStore(directory: freshDirectory())
         var g = SplitMix64(seed: 2)
-        try store.commit(block: block(10, &g), transactions: [], history: [])
-        #expect(throws: StorageError.self) { try store.commit(block: block(12, &g), transactions: [], history: []) }
-        #expect(throws: StorageError.self) { try store.commit(block: block(10, &g), transactions: [], history: []) }
-        try store.commit(block: block(11, &g), transactions: [], history: [])
+        try store.commit(block: block(10, &g))
+        #expect(throws: StorageError.self) { try store.commit(block: block(12, &g)) }
+        #expect(throws: StorageError.self) { try store.commit(block: block(10, &g)) }
+        try store.commit(block: block(11, &g))
         #expect(try store.latestHeight() == 11)
     }
 
@@ -135,22 +156,23 @@ import Testing
     }
 
     @Test func transactionsAndCommittedHeightsAnswerInTheOrderAsked() throws {
-        let store = try NodeStore(directory: freshDirectory())
-        var g = SplitMix64(seed: 4)
+        let index = try IndexStore(directory: freshDirectory())
         let ids = (0..<4).map { Blake2b.hash256([UInt8($0)]) }
-        try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: ids[2], height: 1, index: 0, receipt: [7])], history: [])
-        try store.commit(block: block(2, &g), transactions: [StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8]),
-                                                             StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9])], history: [])
-        #expect(try store.committedHeights(of: ids + [ids[2]]) == [2, nil, 1, 2, 1])
-        #expect(try store.committedHeights(of: []) == [])
-        let rows = try store.transactions(ids: [ids[3], ids[1], ids[0]])
+        try index.write([IndexedBlock(height: 1, transactions: [StoredTransaction(id: ids[2], height: 1, index: 0, receipt: [7])], history: []),
+                         IndexedBlock(height: 2, transactions: [StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8]),
+                                                                StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9])], history: [])])
+        #expect(try index.committedHeights(of: ids + [ids[2]]) == [2, nil, 1, 2, 1])
+        #expect(try index.committedHeights(of: []) == [])
+        let rows = try index.transactions(ids: [ids[3], ids[1], ids[0]])
         #expect(rows == [StoredTransaction(id: ids[3], height: 2, index: 1, receipt: [9]), nil,
                          StoredTransaction(id: ids[0], height: 2, index: 0, receipt: [8])])
     }
 
-    /// A store whose receipts are in the JSON form of formats 2 and 3 is refused with its format
-    /// named; an older store without receipts is brought to format 4; a newer store is refused.
-    @Test func aStoreInAnotherFormatIsRefused() throws {
+    /// A store of an older format opens and is brought to format 5: its blocks stay, and its
+    /// receipts and history tables (JSON receipts before format 4) are dropped, since the node
+    /// indexes its blocks again into `IndexStore`. Read-only, a store not yet brought to format 5
+    /// is refused; a store of a newer format is refused either way.
+    @Test func anOlderStoreIsBroughtToThisFormatAndANewerOneIsRefused() throws {
         func rewind(_ dir: String, _ sql: String) throws {
             let queue = try DatabaseQueue(path: dir + "/ballast.sqlite")
             try queue.write { try $0.execute(sql: sql) }
@@ -160,38 +182,40 @@ import Testing
             do { try body() } catch StorageError.unsupportedFormat(_, let reason) { return reason } catch { return "other: \(error)" }
             return nil
         }
-        let toFormat3 = "DELETE FROM grdb_migrations WHERE identifier = 'binary receipts'"
-        let toFormat2 = "DELETE FROM grdb_migrations WHERE identifier IN ('voted blocks', 'binary receipts'); DROP TABLE voted_block"
+        func tables(_ dir: String) throws -> [String] {
+            let queue = try DatabaseQueue(path: dir + "/ballast.sqlite")
+            defer { try? queue.close() }
+            return try queue.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+        }
+        // The receipts and history tables as formats 1 to 4 had them, with a row each.
+        let legacyTables = """
+            CREATE TABLE tx (id BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL, receipt BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE history (address BLOB NOT NULL, height INTEGER NOT NULL, sequence INTEGER NOT NULL, kind INTEGER NOT NULL,
+                                  bytes BLOB NOT NULL, tx_id BLOB, PRIMARY KEY (address, height, sequence)) WITHOUT ROWID;
+            INSERT INTO tx VALUES (x'01', 1, 0, '{"ok":true}');
+            INSERT INTO history VALUES (x'02', 1, 0, 1, x'03', NULL);
+            """
+        let toFormat4 = legacyTables + "DELETE FROM grdb_migrations WHERE identifier = 'index in its own file'"
+        let toFormat3 = toFormat4 + "; DELETE FROM grdb_migrations WHERE identifier = 'binary receipts'"
         var g = SplitMix64(seed: 5)
-        for (rewindSQL, format) in [(toFormat3, 3), (toFormat2, 2)] {
-            let withReceipts = freshDirectory()
-            do {
-                let store = try NodeStore(directory: withReceipts)
-                try store.commit(block: block(1, &g), transactions: [StoredTransaction(id: Blake2b.hash256([1]), height: 1, index: 0,
-                                                                                        receipt: Array(#"{"ok":true}"#.utf8))], history: [])
-            }
-            try rewind(withReceipts, rewindSQL)
-            let old = reason { _ = try NodeStore(directory: withReceipts) }
-            #expect(old?.hasPrefix("store format \(format) (1 transaction receipts stored as JSON by an older ballast); this build reads format 4") == true,
-                    "\(old ?? "accepted")")
-            // Refused without a change: the same answer again.
-            #expect(reason { _ = try NodeStore(directory: withReceipts) } == old)
-            #expect(reason { _ = try NodeStore(directory: withReceipts, readOnly: true) } == old)
+        for (rewindSQL, format) in [(toFormat4, 4), (toFormat3, 3)] {
+            let dir = freshDirectory()
+            let stored = block(1, &g)
+            do { try NodeStore(directory: dir).commit(block: stored) }
+            try rewind(dir, rewindSQL)
+            #expect(try tables(dir).contains("tx"), "format \(format)")
+            #expect(reason { _ = try NodeStore(directory: dir, readOnly: true) }
+                    == "not in store format 5 yet (open it with `ballast node start` of this build first)")
+            let upgraded = try NodeStore(directory: dir)
+            #expect(try upgraded.block(at: 1) == stored)
+            #expect(try tables(dir) == ["block", "grdb_migrations", "safety", "snapshot", "voted_block"], "format \(format)")
+            #expect(try NodeStore(directory: dir, readOnly: true).latestHeight() == 1)
         }
 
         let empty = freshDirectory()
         _ = try NodeStore(directory: empty)
-        try rewind(empty, toFormat2)
-        #expect(try NodeStore(directory: empty).latestHeight() == nil)
-        #expect(try NodeStore(directory: empty, readOnly: true).latestHeight() == nil)
-        #expect(try NodeStore(directory: empty).votedBlocks() == [])
-        try rewind(empty, toFormat3)
-        #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) }
-                == "not in store format 4 yet (open it with `ballast node start` of this build first)")
-        #expect(try NodeStore(directory: empty).latestHeight() == nil)
-
-        try rewind(empty, "INSERT INTO grdb_migrations (identifier) VALUES ('v5: from the future')")
-        let newer = "written by a newer ballast (store format steps [\"v5: from the future\"] are unknown to this build, which reads format 4)"
+        try rewind(empty, "INSERT INTO grdb_migrations (identifier) VALUES ('v6: from the future')")
+        let newer = "written by a newer ballast (store format steps [\"v6: from the future\"] are unknown to this build, which reads format 5)"
         #expect(reason { _ = try NodeStore(directory: empty) } == newer)
         #expect(reason { _ = try NodeStore(directory: empty, readOnly: true) } == newer)
     }

@@ -1,0 +1,143 @@
+import BallastCrypto
+import Dispatch
+import Storage
+import Synchronization
+
+/// The receipts and account history of committed blocks, as every reader sees them: the blocks
+/// indexed in `IndexStore`, plus the blocks executed since, held here until a background writer
+/// has stored them.
+///
+/// Why not write them with the block: they are most of a block's rows (a receipt per transaction,
+/// an event per account touched), inserted at scattered places (by transaction hash, by account),
+/// so each dirties its own page. Written a batch of blocks at a time, on their own thread and
+/// file, they no longer hold up the next round, and an account active in every block has its
+/// history page written once per batch. Nothing is lost by a crash: the block store is written
+/// before `append`, and on start the node executes the blocks above `indexedHeight` again.
+///
+/// Readers look at the pending blocks first, then the store. A writer removes blocks from pending
+/// only after their batch is committed, so a reader that misses one in pending finds it stored.
+public final class CommitIndex: Sendable {
+    /// The index file.
+    public let store: IndexStore
+    private let delayMs: Int
+    private let maxPendingBlocks: Int
+    private let queue = DispatchQueue(label: "ballast.commit-index")
+    private let state: Mutex<State>
+
+    private struct State {
+        /// Executed blocks not yet in the store, in height order.
+        var pending: [IndexedBlock] = []
+        /// The transactions of `pending` by id.
+        var byID: [Hash256: StoredTransaction] = [:]
+        var flushScheduled = false
+        /// The store's height: every block at or below it is stored.
+        var indexedHeight: UInt64
+        /// Set when a batch could not be written; the node halts on it.
+        var failure: StorageError?
+    }
+
+    /// `delayMs`: how long an executed block may wait for the batch that stores it (the batch
+    /// gathers the blocks executed meanwhile). `maxPendingBlocks`: beyond it, `append` waits for
+    /// the writer (memory stays bounded when the disk falls behind, and the index stays within a
+    /// snapshot interval of the blocks, so a restart finds a snapshot it has caught up with).
+    public init(store: IndexStore, delayMs: Int = 1_000, maxPendingBlocks: Int = 512) throws(StorageError) {
+        self.store = store
+        self.delayMs = delayMs
+        self.maxPendingBlocks = maxPendingBlocks
+        state = Mutex(State(indexedHeight: try store.indexedHeight()))
+    }
+
+    /// The height through which every block is in the store.
+    public var indexedHeight: UInt64 { state.withLock { $0.indexedHeight } }
+
+    /// The last executed height this index knows (stored or pending).
+    public var height: UInt64 { state.withLock { $0.pending.last?.height ?? $0.indexedHeight } }
+
+    /// Why the writer stopped, if it did.
+    public var failure: StorageError? { state.withLock { $0.failure } }
+
+    /// Adds the next executed block; the writer stores it within `delayMs`.
+    public func append(_ block: IndexedBlock) {
+        let (schedule, full) = state.withLock { s -> (Bool, Bool) in
+            s.pending.append(block)
+            for tx in block.transactions { s.byID[tx.id] = tx }
+            let schedule = !s.flushScheduled
+            s.flushScheduled = true
+            return (schedule, s.pending.count >= maxPendingBlocks)
+        }
+        if full {
+            queue.sync { writePending() }
+        } else if schedule {
+            queue.asyncAfter(deadline: .now() + .milliseconds(delayMs)) { [self] in writePending() }
+        }
+    }
+
+    /// Stores every pending block now and returns when they are stored (at shutdown, in tests).
+    public func flush() throws(StorageError) {
+        queue.sync { writePending() }
+        if let failure { throw failure }
+    }
+
+    /// Writes what is pending in one batch (on `queue`).
+    private func writePending() {
+        let batch = state.withLock { s -> [IndexedBlock] in
+            s.flushScheduled = false
+            return s.failure == nil ? s.pending : []
+        }
+        guard let last = batch.last else { return }
+        do {
+            try store.write(batch)
+            state.withLock { s in
+                s.pending.removeFirst(batch.count)
+                for block in batch { for tx in block.transactions { s.byID[tx.id] = nil } }
+                s.indexedHeight = last.height
+            }
+        } catch {
+            state.withLock { $0.failure = error }
+        }
+    }
+
+    // MARK: Reads
+
+    /// Where each of `ids` was committed, with its receipt (nil for one never committed), in the
+    /// order of `ids`.
+    public func transactions(ids: [Hash256]) throws(StorageError) -> [StoredTransaction?] {
+        var found = state.withLock { s in ids.map { s.byID[$0] } }
+        let missing = found.indices.filter { found[$0] == nil }
+        if missing.isEmpty { return found }
+        let stored = try store.transactions(ids: missing.map { ids[$0] })
+        for (i, row) in zip(missing, stored) { found[i] = row }
+        return found
+    }
+
+    /// The height at which each of `ids` was committed (nil for one never committed).
+    public func committedHeights(of ids: [Hash256]) throws(StorageError) -> [UInt64?] {
+        try transactions(ids: ids).map { $0?.height }
+    }
+
+    /// An account's history, newest first: entries strictly before (`height`, `sequence`) when a
+    /// cursor is given, at most `limit`.
+    public func history(of address: Address, before cursor: (height: UInt64, sequence: Int)? = nil, limit: Int) throws(StorageError) -> [HistoryEntry] {
+        func isBefore(_ e: HistoryEntry, _ c: (height: UInt64, sequence: Int)) -> Bool {
+            e.height < c.height || (e.height == c.height && e.sequence < c.sequence)
+        }
+        // The pending blocks' entries, and the lowest pending height: the store is asked only below
+        // it, so a block a writer stores meanwhile is not counted twice.
+        let (recent, lowestPending) = state.withLock { s -> ([HistoryEntry], UInt64?) in
+            var out: [HistoryEntry] = []
+            for block in s.pending.reversed() where out.count < limit {
+                for entry in block.history.reversed() where entry.address == address && out.count < limit {
+                    if let cursor, !isBefore(entry, cursor) { continue }
+                    out.append(entry)
+                }
+            }
+            return (out, s.pending.first?.height)
+        }
+        guard recent.count < limit else { return recent }
+        var storeCursor = cursor
+        if let lowestPending, cursor.map({ $0.height >= lowestPending }) ?? true {
+            storeCursor = (lowestPending, 0)
+        }
+        return recent + (try store.history(of: address, before: storeCursor, limit: limit - recent.count))
+    }
+}
