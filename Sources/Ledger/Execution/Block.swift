@@ -88,7 +88,7 @@ extension Ledger {
         var receipts = [Receipt](unsafeUninitializedCapacity: count) { buffer, initialized in
             block.transactions.withUnsafeBufferPointer { txs in
                 for (g, indices) in groups.enumerated() {
-                    for i in indices { (buffer.baseAddress! + i).initialize(to: execute(txs.baseAddress! + i, index: i)) }
+                    for i in indices { (buffer.baseAddress! + i).initialize(to: execute(txs[i].transaction, index: i)) }
                     if g == 0 { updateOraclePrices() }
                 }
             }
@@ -153,25 +153,23 @@ extension Ledger {
     }
 
     /// Checks and consumes the nonce, then runs the action; a failed action is rolled back.
-    /// The transaction is read through `stx` in place (a copy retains its chain id and action).
-    mutating func execute(_ stx: UnsafePointer<SignedTransaction>, index: Int) -> Receipt {
+    mutating func execute(_ tx: Transaction, index: Int) -> Receipt {
         var receipt = Receipt(index: index)
-        let slot = senderSlot(stx.pointee.transaction.signer)
+        let slot = senderSlot(tx.signer)
         let sender = accounts.addresses[slot]
-        let nonce = stx.pointee.transaction.nonce
-        if let error = accounts.values[slot].nonces.check(nonce, blockTimeMs: global.timeMs) {
+        if let error = accounts.values[slot].nonces.check(tx.nonce, blockTimeMs: global.timeMs) {
             receipt.error = error
             return receipt
         }
         // Between transactions (journal off): the nonce stands even if the action fails. Only
         // the nonces change, so the exposure index need not look at the account again.
         markAccountDirty(slot, exposureMayChange: false)
-        accounts.modify(slot: slot) { $0.nonces.insert(nonce) }
+        accounts.modify(slot: slot) { $0.nonces.insert(tx.nonce) }
 
         beginTransaction()
         eventTxIndex = UInt32(truncatingIfNeeded: index)
         do {
-            receipt.orders = try perform(stx.pointee.transaction.action, sender: sender)
+            receipt.orders = try perform(tx.action, sender: sender)
             commitTransaction()
         } catch {
             rollbackTransaction()
