@@ -25,8 +25,11 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // BLAKE2b-256 of many one-block messages at once in SIMD lanes (AVX2 / AVX-512 chosen at
+        // run time, portable C otherwise): the state tree's node pairs.
+        .target(name: "CBlake2Lanes"),
         // Ed25519, BLAKE2b-256, addresses: the only cryptography in the system.
-        .target(name: "BallastCrypto", dependencies: ["CSodium", "Codec"]),
+        .target(name: "BallastCrypto", dependencies: ["CSodium", "CBlake2Lanes", "Codec"]),
         // The canonical binary encoding of everything signed or hashed.
         .target(name: "Codec"),
         // The deterministic state machine. Pure: no IO, clocks, threads or randomness.

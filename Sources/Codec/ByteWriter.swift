@@ -13,6 +13,12 @@ public struct ByteWriter: Sendable {
     /// Forgets the bytes written, keeping the buffer (one writer reused for many values).
     public mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
 
+    /// Number of bytes written so far.
+    public var count: Int { storage.count }
+
+    /// Forgets the bytes written after the first `count` (undoes a value half written).
+    public mutating func truncate(to count: Int) { storage.removeLast(storage.count - count) }
+
     @inlinable public mutating func write(_ value: UInt8) { storage.append(value) }
     @inlinable public mutating func write(_ value: Bool) { storage.append(value ? 1 : 0) }
     @inlinable public mutating func write(_ value: UInt16) { writeLittleEndian(value) }
@@ -69,6 +75,18 @@ public struct ByteWriter: Sendable {
     @inlinable
     public mutating func write<T: CanonicalEncodable>(_ value: T?) {
         if let value { storage.append(1); value.encode(to: &self) } else { storage.append(0) }
+    }
+
+    /// A length-prefixed sequence of `UInt64` (the same bytes as the generic `write(_:)` of an
+    /// array): on a little-endian machine the elements are copied in one go, not one by one.
+    @inlinable
+    public mutating func write(_ values: [UInt64]) {
+        writeLength(values.count)
+        #if _endian(little)
+        values.withUnsafeBytes { storage.append(contentsOf: $0) }
+        #else
+        for v in values { writeLittleEndian(v) }
+        #endif
     }
 
     /// A length-prefixed sequence of values.

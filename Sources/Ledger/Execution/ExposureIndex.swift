@@ -79,7 +79,7 @@ extension Ledger {
         out.reserveCapacity(a.holdings.count + a.positions.count)
         for h in a.holdings where h.debtShares > 0 || (h.asset != 0 && !h.isEmpty) { out.append(h.asset) }
         for p in a.positions {
-            let base = config.genesis.markets[Int(p.market)].base
+            let base = config.marketBase[Int(p.market)]
             if !out.contains(base) { out.append(base) }
         }
         return out.sorted()

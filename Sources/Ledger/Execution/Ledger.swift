@@ -138,19 +138,18 @@ public struct Ledger: Sendable {
             guard let order = books[Int(m)].order(id: id) else { return false }
             order.encode(to: &w)
         case .account(let a):
-            guard let s = accounts.slot(a), accounts.exists[s], !accounts.values[s].isEmpty else { return false }
-            accounts.values[s].encode(to: &w)
+            guard let s = accounts.slot(a) else { return false }
+            return encodeAccount(slot: s, to: &w)
         }
         return true
     }
 
-    /// The leaf hash of an entry (`StateTree.leaf(key:value:)`), encoded into the reused
-    /// buffer `w`; nil when the entry does not exist.
-    func leaf(of key: StateKey, buffer w: inout ByteWriter) -> Hash256? {
-        w.removeAll()
-        key.encode(to: &w)
-        guard encodeValue(of: key, to: &w) else { return nil }
-        return w.bytes.withUnsafeBytes { Blake2b.hash256($0) }
+    /// Appends the canonical bytes of the account in slot `s`; false (nothing written) when it
+    /// does not exist.
+    func encodeAccount(slot s: Int, to w: inout ByteWriter) -> Bool {
+        guard accounts.exists[s], !accounts.values[s].isEmpty else { return false }
+        accounts.values[s].encode(to: &w)
+        return true
     }
 
     /// Root computed from scratch over every entry; must equal `stateRoot`.
@@ -186,7 +185,7 @@ public struct Ledger: Sendable {
         let fixed = 2 + pools.count + oracles.count + markets.count
         var seenFixed = [Bool](repeating: false, count: fixed)
         var seen = Set<StateKey>()
-        var w = ByteWriter(capacity: 1024)
+        var entries: [StateKey] = []
         for key in dirty {
             let slot: Int
             switch key {
@@ -203,19 +202,94 @@ public struct Ledger: Sendable {
             } else if !seen.insert(key).inserted {
                 continue
             }
-            tree.set(key, leaf: leaf(of: key, buffer: &w))
+            entries.append(key)
         }
+        var accountSlots: [Int] = []
         let mark = exposure.nextMark(slotCount: accounts.slotCount)
         for s32 in dirtyAccounts {
             let s = Int(s32)
             if exposure.seen[s] == mark { continue }
             exposure.seen[s] = mark
-            let key = StateKey.account(accounts.addresses[s])
-            tree.set(key, leaf: leaf(of: key, buffer: &w))
+            accountSlots.append(s)
         }
         dirtyAccounts.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
+        // Room for every entry at once (an account is about 1 KB with its nonces): no regrowth.
+        var leaves = LeafBatch(capacity: 160 * entries.count + 1024 * accountSlots.count)
+        for key in entries where !leaves.add(key, ledger: self) { tree.set(key, leaf: nil) }
+        for s in accountSlots {
+            let key = StateKey.account(accounts.addresses[s])
+            // Encoded by slot: no address lookup.
+            if !leaves.add(key, ledger: self, slot: s) { tree.set(key, leaf: nil) }
+        }
+        leaves.hash { key, leaf in tree.set(key, leaf: leaf) }
         tree.commit()
         return tree.root
+    }
+}
+
+/// The leaves a root update re-hashes: each entry's `key ‖ value` bytes in one buffer, hashed
+/// together in SIMD lanes (`Blake2b.hash256Many`), entries of the same number of blocks side by
+/// side so that no lane waits long for a longer neighbour. The leaf of each is
+/// `StateTree.leaf(key:value:)`.
+struct LeafBatch {
+    var keys: [StateKey] = []
+    /// End of each entry's bytes in `bytes`.
+    var ends: [Int] = []
+    var bytes: ByteWriter
+
+    init(capacity: Int) { bytes = ByteWriter(capacity: capacity) }
+
+    /// Appends the bytes of `key`'s entry; false (nothing added) when the entry does not exist.
+    /// `slot` is the account slot of an account key, when known.
+    mutating func add(_ key: StateKey, ledger: Ledger, slot: Int? = nil) -> Bool {
+        let start = bytes.count
+        key.encode(to: &bytes)
+        let exists = if let slot { ledger.encodeAccount(slot: slot, to: &bytes) } else { ledger.encodeValue(of: key, to: &bytes) }
+        guard exists else {
+            bytes.truncate(to: start)
+            return false
+        }
+        keys.append(key)
+        ends.append(bytes.count)
+        return true
+    }
+
+    /// Hashes every entry added and hands each key its leaf (in no particular order).
+    func hash(_ body: (StateKey, Hash256) -> Void) {
+        let count = keys.count
+        guard count > 0 else { return }
+        // Counting sort by block count (1...16, the rest together), stable.
+        func blocks(_ i: Int) -> Int {
+            let length = ends[i] - (i == 0 ? 0 : ends[i - 1])
+            return min(16, max(1, (length + 127) / 128))
+        }
+        var starts = [Int](repeating: 0, count: 18)
+        for i in 0..<count { starts[blocks(i) + 1] += 1 }
+        for b in 1..<18 { starts[b] += starts[b - 1] }
+        var order = [Int](repeating: 0, count: count)
+        for i in 0..<count {
+            let b = blocks(i)
+            order[starts[b]] = i
+            starts[b] += 1
+        }
+        let all = bytes.bytes
+        all.withUnsafeBufferPointer { raw in
+            var inputs: [UnsafePointer<UInt8>?] = []
+            var lengths: [Int] = []
+            inputs.reserveCapacity(count)
+            lengths.reserveCapacity(count)
+            for i in order {
+                let start = i == 0 ? 0 : ends[i - 1]
+                inputs.append(raw.baseAddress.map { $0 + start })
+                lengths.append(ends[i] - start)
+            }
+            withUnsafeTemporaryAllocation(byteCount: 32 * count, alignment: 8) { digests in
+                Blake2b.hash256Many(inputs, lengths: lengths, count: count, digests: digests.baseAddress!)
+                for (j, i) in order.enumerated() {
+                    body(keys[i], Hash256(storage: digests.load(fromByteOffset: 32 * j, as: Hash256.Storage.self)))
+                }
+            }
+        }
     }
 }

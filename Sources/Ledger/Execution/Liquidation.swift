@@ -204,13 +204,36 @@ extension Ledger {
     /// orders are cancelled first and the account checked again without them (`runBackstop`).
     mutating func runBackstop(recheck: [Int]) -> [Address] {
         let r = config.genesis.risk
-        var candidates: [(ratio: Int128, value: Int64, mr: Int64, address: Address)] = []
-        for s in recheck {
-            let address = accounts.addresses[s]
-            guard address != r.backstopAddress, !accounts.values[s].positions.isEmpty || accounts.values[s].hasDebt else { continue }
-            guard let req = try? requirement(of: accounts.values[s]), req.maintenance > 0,
-                  req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
-            candidates.append((0, req.liquidationValue, req.maintenance, address))
+        var candidates: [(value: Int64, mr: Int64, address: Address)] = []
+        // Each account is read in place through the buffer (no copy of it) and its margin view
+        // built into one reused `AccountRisk` (no allocation per account).
+        var risk = AccountRisk(usdc: 0)
+        // No book changes while the list is made: each asset's mark is found once.
+        let marks = (0..<config.assetCount).map { markPrice(AssetID($0)) }
+        accounts.values.withUnsafeBufferPointer { values in
+            for s in recheck {
+                let address = accounts.addresses[s]
+                guard address != r.backstopAddress, !values[s].positions.isEmpty || values[s].hasDebt else { continue }
+                let portfolioMode = values[s].mode == .portfolio
+                // Standard mode's MR is the perps' alone: zero without a position.
+                if !portfolioMode && values[s].positions.isEmpty { continue }
+                // MR and V_liq alone first (in standard mode from USDC and the perps only): most
+                // accounts are nowhere near the line. Where both succeed they equal the full
+                // evaluation's, and they fail only where it fails (a subset of its checked
+                // steps), so this skips exactly the accounts the full check below would skip.
+                guard (try? fillRisk(values[s], into: &risk, marks: marks, spot: portfolioMode)) != nil,
+                      let lean = try? config.engine.liquidationNumbers(risk, portfolioMode: portfolioMode),
+                      lean.maintenance > 0,
+                      Requirement.liquidationValue(lean.liquidationValue, below: r.takeoverNumerator,
+                                                   over: r.takeoverDenominator, of: lean.maintenance) else { continue }
+                if !portfolioMode {
+                    guard (try? fillRisk(values[s], into: &risk, marks: marks)) != nil else { continue }
+                }
+                guard let req = try? evaluate(risk).requirement(portfolioMode: portfolioMode),
+                      req.maintenance > 0,
+                      req.liquidationValueBelow(numerator: r.takeoverNumerator, denominator: r.takeoverDenominator) else { continue }
+                candidates.append((req.liquidationValue, req.maintenance, address))
+            }
         }
         // Lowest V_liq / MR first: compare by cross-multiplication, ties by address.
         candidates.sort { x, y in

@@ -5,12 +5,12 @@ extension Ledger {
 
     mutating func cancel(_ sender: Address, _ cancels: [CancelRequest]) throws(LedgerError) {
         for c in cancels {
-            guard config.market(c.market) != nil else { throw .unknownMarket(c.market) }
-            let book = books[Int(c.market)]
+            guard Int(c.market) < config.marketCount else { throw .unknownMarket(c.market) }
+            // The book is read in place (a copy would retain each of its arrays and maps).
             let found: BookOrder?
             switch c {
-            case .order(_, let id): found = book.order(id: id).flatMap { $0.owner == sender ? $0 : nil }
-            case .client(_, let cid): found = book.order(owner: sender, clientID: cid)
+            case .order(_, let id): found = books[Int(c.market)].order(id: id).flatMap { $0.owner == sender ? $0 : nil }
+            case .client(_, let cid): found = books[Int(c.market)].order(owner: sender, clientID: cid)
             }
             guard let order = found else { throw .orderNotFound }
             try removeRestingOrder(c.market, order)

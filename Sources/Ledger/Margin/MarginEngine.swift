@@ -111,6 +111,23 @@ public struct MarginEngine: Sendable {
         try summary(of: accumulate(account, fill: fill), account: account)
     }
 
+    /// MR and V_liq of `account` in one mode, nothing else: the end-of-block recheck of every
+    /// exposed account needs no more. Equal to `evaluate(account).requirement(portfolioMode:)`'s
+    /// `maintenance` and `liquidationValue` whenever both return (the same sums and roundings);
+    /// it skips the other quantities, so it may succeed where `evaluate` throws `.overflow`.
+    public func liquidationNumbers(_ account: AccountRisk, portfolioMode: Bool) throws(MarginError)
+        -> (maintenance: Int64, liquidationValue: Int64) {
+        let sums = try accumulate(account, fill: nil, parts: portfolioMode ? .portfolioLiquidation : .standardLiquidation)
+        do throws(LedgerMathError) {
+            if portfolioMode {
+                return (try portfolioMaintenance(sums, account: account).mr, try portfolioLiquidationValue(sums))
+            }
+            return (try standardMaintenance(sums), try standardLiquidationValue(sums))
+        } catch {
+            throw .overflow
+        }
+    }
+
     /// An open order's reserve: max(0, slack now - slack with the order alone filled), in the
     /// account's mode. Pass `currentSlack` when already known to save one evaluation.
     public func reserve(for fill: HypotheticalFill, account: AccountRisk, portfolioMode: Bool,
@@ -160,6 +177,21 @@ public struct MarginEngine: Sendable {
         var depthScaled: Int128 = 0
     }
 
+    /// Which of `Sums`' quantities to accumulate (the rest stay zero).
+    @usableFromInline struct Parts: OptionSet, Sendable {
+        @usableFromInline let rawValue: UInt8
+        @usableFromInline init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// PR's four sums and the spot valuation of V_liq.
+        @usableFromInline static let portfolio = Parts(rawValue: 1)
+        /// MR_cross.
+        @usableFromInline static let standard = Parts(rawValue: 2)
+        /// V_init (PnL at the worse price, spot at LTV) and the borrow-capacity sums.
+        @usableFromInline static let initial = Parts(rawValue: 4)
+        @usableFromInline static let all: Parts = [.portfolio, .standard, .initial]
+        @usableFromInline static let portfolioLiquidation: Parts = [.portfolio]
+        @usableFromInline static let standardLiquidation: Parts = [.standard]
+    }
+
     /// Exact numerators accumulated over an account's exposures. Units: "xK" = USDC base units
     /// times K; "ppm xK" = that times 10^6.
     @usableFromInline struct Sums: Sendable {
@@ -190,7 +222,7 @@ public struct MarginEngine: Sendable {
 
         @inline(__always)
         mutating func add(spot: Int64, perpSize: Int64, costBasis: Int64, mark: Int64, oracle: Int64,
-                          entry: Entry, unit: Int128) throws(LedgerMathError) {
+                          entry: Entry, unit: Int128, parts: Parts) throws(LedgerMathError) {
             let b = Int128(spot)
             let p = Int128(perpSize)
             // mark < 2^63 and scale <= 10^18 < 2^60: the product fits without a check.
@@ -199,46 +231,59 @@ public struct MarginEngine: Sendable {
             let hedged: Int128 = (b < 0 && p > 0) || (b > 0 && p < 0) ? min(Swift.abs(b), Swift.abs(p)) : 0
             if p != 0 {
                 hasPerp = true
-                let q = p > 0 ? p - hedged : p + hedged
-                let notional = try q.checkedMultiplied(by: markScaled)                // N_u xK
-                try marketFactor.checkedAdd(notional.checkedMultiplied(by: entry.beta))
-                try idiosyncratic.checkedAdd(notional.checkedAbsolute().checkedMultiplied(by: entry.idiosyncratic))
-                let hedgedNotional = try hedged.checkedMultiplied(by: markScaled)
-                try contingency.checkedAdd(hedgedNotional.checkedMultiplied(by: entry.rate))
+                if parts.contains(.portfolio) {
+                    let q = p > 0 ? p - hedged : p + hedged
+                    let notional = try q.checkedMultiplied(by: markScaled)                // N_u xK
+                    try marketFactor.checkedAdd(notional.checkedMultiplied(by: entry.beta))
+                    try idiosyncratic.checkedAdd(notional.checkedAbsolute().checkedMultiplied(by: entry.idiosyncratic))
+                    let hedgedNotional = try hedged.checkedMultiplied(by: markScaled)
+                    try contingency.checkedAdd(hedgedNotional.checkedMultiplied(by: entry.rate))
+                }
                 // G_u = (|Q_u| + H_u) m_u = |P_u| m_u.
                 let gross = try p.checkedAbsolute().checkedMultiplied(by: markScaled)
-                let grossRequirement = try gross.checkedMultiplied(by: entry.rate)
-                try standardRequirement.checkedAdd(grossRequirement)
-                if gross > entry.depthScaled {
+                if parts.contains(.standard) {
+                    try standardRequirement.checkedAdd(gross.checkedMultiplied(by: entry.rate))
+                }
+                if parts.contains(.portfolio) && gross > entry.depthScaled {
                     try depth.checkedAdd((gross - entry.depthScaled).checkedMultiplied(by: entry.rate))
                 }
                 let cost = try Int128(costBasis).checkedMultiplied(by: unit)
                 try pnlAtMark.checkedAdd(p.checkedMultiplied(by: markScaled).checkedSubtracting(cost))
-                let worse = p > 0 ? min(mark, oracle) : max(mark, oracle)
-                let worseScaled = Int128(worse) * entry.scale
-                try pnlAtWorse.checkedAdd(p.checkedMultiplied(by: worseScaled).checkedSubtracting(cost))
+                if parts.contains(.initial) {
+                    let worse = p > 0 ? min(mark, oracle) : max(mark, oracle)
+                    let worseScaled = Int128(worse) * entry.scale
+                    try pnlAtWorse.checkedAdd(p.checkedMultiplied(by: worseScaled).checkedSubtracting(cost))
+                }
             }
             if b != 0 {
-                let value = try b.checkedMultiplied(by: markScaled)                     // B_u m_u xK
-                // Hedged spot at full value, signed like B_u; 2 x 10^6 in the 2-ppm unit.
-                let hedgedValue = try (b > 0 ? hedged : -hedged).checkedMultiplied(by: markScaled)
-                    .checkedMultiplied(by: 2_000_000)
-                try spotLiquidation.checkedAdd(hedgedValue)
-                try spotInitial.checkedAdd(hedgedValue)
-                let r = b > 0 ? b - hedged : b + hedged
-                if r != 0 {
-                    let unhedged = try r.checkedMultiplied(by: markScaled)
-                    // Held: x LT (liq) or x LTV (init). Borrowed: x (2 - LT) or x (2 - LTV).
-                    let liquidationWeight = r > 0 ? 1_000_000 + entry.ltv : 3_000_000 - entry.ltv
-                    let initialWeight = r > 0 ? 2 * entry.ltv : 4_000_000 - 2 * entry.ltv
-                    try spotLiquidation.checkedAdd(unhedged.checkedMultiplied(by: liquidationWeight))
-                    try spotInitial.checkedAdd(unhedged.checkedMultiplied(by: initialWeight))
+                if b < 0 { hasBorrowedSpot = true }
+                if parts.contains(.portfolio) || parts.contains(.initial) {
+                    // Hedged spot at full value, signed like B_u; 2 x 10^6 in the 2-ppm unit.
+                    let hedgedValue = try (b > 0 ? hedged : -hedged).checkedMultiplied(by: markScaled)
+                        .checkedMultiplied(by: 2_000_000)
+                    if parts.contains(.portfolio) { try spotLiquidation.checkedAdd(hedgedValue) }
+                    if parts.contains(.initial) { try spotInitial.checkedAdd(hedgedValue) }
+                    let r = b > 0 ? b - hedged : b + hedged
+                    if r != 0 {
+                        let unhedged = try r.checkedMultiplied(by: markScaled)
+                        // Held: x LT (liq) or x LTV (init). Borrowed: x (2 - LT) or x (2 - LTV).
+                        if parts.contains(.portfolio) {
+                            let liquidationWeight = r > 0 ? 1_000_000 + entry.ltv : 3_000_000 - entry.ltv
+                            try spotLiquidation.checkedAdd(unhedged.checkedMultiplied(by: liquidationWeight))
+                        }
+                        if parts.contains(.initial) {
+                            let initialWeight = r > 0 ? 2 * entry.ltv : 4_000_000 - 2 * entry.ltv
+                            try spotInitial.checkedAdd(unhedged.checkedMultiplied(by: initialWeight))
+                        }
+                    }
                 }
-                if b < 0 {
-                    hasBorrowedSpot = true
-                    try borrowedSpot.checkedSubtract(value)
-                } else {
-                    try collateralSpot.checkedAdd(value.checkedMultiplied(by: entry.ltv))
+                if parts.contains(.initial) {
+                    let value = try b.checkedMultiplied(by: markScaled)                     // B_u m_u xK
+                    if b < 0 {
+                        try borrowedSpot.checkedSubtract(value)
+                    } else {
+                        try collateralSpot.checkedAdd(value.checkedMultiplied(by: entry.ltv))
+                    }
                 }
             }
         }
@@ -246,7 +291,7 @@ public struct MarginEngine: Sendable {
 
     /// The validated, exact sums for `account` (with `fill` applied when given).
     @usableFromInline
-    func accumulate(_ account: AccountRisk, fill: HypotheticalFill?) throws(MarginError) -> Sums {
+    func accumulate(_ account: AccountRisk, fill: HypotheticalFill?, parts: Parts = .all) throws(MarginError) -> Sums {
         var sums = Sums()
         var previous: Int64 = -1
         var fillPending = false
@@ -272,7 +317,7 @@ public struct MarginEngine: Sendable {
                     perpSize = try perpSize.checkedAdding(fill.perpDelta)
                 }
                 try sums.add(spot: spot, perpSize: perpSize, costBasis: exposure.perpCostBasis,
-                             mark: exposure.mark, oracle: exposure.oracle, entry: entry, unit: unit)
+                             mark: exposure.mark, oracle: exposure.oracle, entry: entry, unit: unit, parts: parts)
             } catch { throw .overflow }
         }
         if fillPending, let fill {
@@ -281,7 +326,7 @@ public struct MarginEngine: Sendable {
             do throws(LedgerMathError) {
                 try applyCash(of: fill, entry: entry, to: &sums)
                 try sums.add(spot: fill.spotDelta, perpSize: fill.perpDelta, costBasis: 0,
-                             mark: fill.mark, oracle: fill.oracle, entry: entry, unit: unit)
+                             mark: fill.mark, oracle: fill.oracle, entry: entry, unit: unit, parts: parts)
             } catch { throw .overflow }
         }
         return sums
@@ -320,34 +365,56 @@ public struct MarginEngine: Sendable {
         try Int64(checked: numerator.divided(by: denominatorFactor * unit, rounding: .down))
     }
 
+    /// PR (rounded up), its exact numerator x 10^12 K, and MR = max(minimum, PR) when the
+    /// account has risk (else 0).
+    func portfolioMaintenance(_ sums: Sums, account: AccountRisk) throws(LedgerMathError)
+        -> (exactPR: Int128, pr: Int64, hasRisk: Bool, mr: Int64) {
+        let p = parameters
+        // PR x 10^12 K: S |sum beta N| + 10^6 sum e|N| + c sum r H m + 10^6 sum r max(0, G - L).
+        var exactPR = try sums.marketFactor.checkedAbsolute().checkedMultiplied(by: Int128(p.marketShockPPM))
+        try exactPR.checkedAdd(sums.idiosyncratic.checkedMultiplied(by: 1_000_000))
+        try exactPR.checkedAdd(sums.contingency.checkedMultiplied(by: Int128(p.contingencyPPM)))
+        try exactPR.checkedAdd(sums.depth.checkedMultiplied(by: 1_000_000))
+        let pr = try ceil(exactPR, over: 1_000_000_000_000)
+        let hasRisk = sums.hasPerp || sums.hasBorrowedSpot || sums.cash < 0 || account.hasDebt
+            || account.hasOpenOrders
+        return (exactPR, pr, hasRisk, hasRisk ? max(p.minimumRequirement, pr) : 0)
+    }
+
+    /// Portfolio V_liq: cash and PnL at mark, spot at LT (hedged spot at full value), rounded down.
+    func portfolioLiquidationValue(_ sums: Sums) throws(LedgerMathError) -> Int64 {
+        try floor(sums.cash.checkedAdding(sums.pnlAtMark).checkedMultiplied(by: 2_000_000)
+            .checkedAdding(sums.spotLiquidation), over: 2_000_000)
+    }
+
+    /// Standard MR_cross, rounded up.
+    func standardMaintenance(_ sums: Sums) throws(LedgerMathError) -> Int64 {
+        try ceil(sums.standardRequirement, over: 1_000_000)
+    }
+
+    /// Standard V_liq: cash and PnL at mark, rounded down.
+    func standardLiquidationValue(_ sums: Sums) throws(LedgerMathError) -> Int64 {
+        try floor(sums.cash.checkedAdding(sums.pnlAtMark), over: 1)
+    }
+
     /// Turns exact sums into the rounded numbers of both modes.
     func summary(of sums: Sums, account: AccountRisk) throws(MarginError) -> MarginSummary {
         do throws(LedgerMathError) {
             let p = parameters
-            // PR x 10^12 K: S |sum beta N| + 10^6 sum e|N| + c sum r H m + 10^6 sum r max(0, G - L).
-            var exactPR = try sums.marketFactor.checkedAbsolute().checkedMultiplied(by: Int128(p.marketShockPPM))
-            try exactPR.checkedAdd(sums.idiosyncratic.checkedMultiplied(by: 1_000_000))
-            try exactPR.checkedAdd(sums.contingency.checkedMultiplied(by: Int128(p.contingencyPPM)))
-            try exactPR.checkedAdd(sums.depth.checkedMultiplied(by: 1_000_000))
-            let pr = try ceil(exactPR, over: 1_000_000_000_000)
+            let (exactPR, pr, hasRisk, mr) = try portfolioMaintenance(sums, account: account)
             let twicePR = try ceil(exactPR.checkedMultiplied(by: 2), over: 1_000_000_000_000)
-            let hasRisk = sums.hasPerp || sums.hasBorrowedSpot || sums.cash < 0 || account.hasDebt
-                || account.hasOpenOrders
-            let mr = hasRisk ? max(p.minimumRequirement, pr) : 0
-            let cashAndPnL = try sums.cash.checkedAdding(sums.pnlAtMark)
             let cashAndWorsePnL = try sums.cash.checkedAdding(sums.pnlAtWorse)
             let portfolio = try Requirement(
                 maintenance: mr,
                 initial: max(twicePR, mr),
-                liquidationValue: floor(cashAndPnL.checkedMultiplied(by: 2_000_000)
-                    .checkedAdding(sums.spotLiquidation), over: 2_000_000),
+                liquidationValue: portfolioLiquidationValue(sums),
                 initialValue: floor(cashAndWorsePnL.checkedMultiplied(by: 2_000_000)
                     .checkedAdding(sums.spotInitial), over: 2_000_000),
                 liquidationRatioPPM: p.liquidationRatioPPM)
             let standard = try Requirement(
-                maintenance: ceil(sums.standardRequirement, over: 1_000_000),
+                maintenance: standardMaintenance(sums),
                 initial: ceil(sums.standardRequirement.checkedMultiplied(by: 2), over: 1_000_000),
-                liquidationValue: floor(cashAndPnL, over: 1),
+                liquidationValue: standardLiquidationValue(sums),
                 initialValue: floor(cashAndWorsePnL, over: 1),
                 liquidationRatioPPM: p.liquidationRatioPPM)
             let borrowed = try sums.borrowedSpot.checkedAdding(max(0, -sums.cash))

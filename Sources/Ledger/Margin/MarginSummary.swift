@@ -48,7 +48,13 @@ public struct Requirement: Sendable, Equatable, Hashable {
 
     /// V_liq < numerator / denominator x MR (the spec's whole-takeover test with 2 / 3), exactly.
     public func liquidationValueBelow(numerator: Int64, denominator: Int64) -> Bool {
-        Int128(liquidationValue) * Int128(denominator) < Int128(numerator) * Int128(maintenance)
+        Requirement.liquidationValue(liquidationValue, below: numerator, over: denominator, of: maintenance)
+    }
+
+    /// `value < numerator / denominator x maintenance`, exactly.
+    static func liquidationValue(_ value: Int64, below numerator: Int64, over denominator: Int64,
+                                 of maintenance: Int64) -> Bool {
+        Int128(value) * Int128(denominator) < Int128(numerator) * Int128(maintenance)
     }
 }
 

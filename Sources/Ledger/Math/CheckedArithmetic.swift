@@ -102,6 +102,20 @@ extension FixedWidthInteger where Self: SignedInteger {
     }
 }
 
+extension Int128 {
+    /// `self * other`, or `.overflow`: the generic `checkedMultiplied(by:)` with a fast path.
+    /// When the magnitudes' bit lengths add up to at most 127 the product cannot overflow, so a
+    /// wrapping multiply gives it exactly, without the full overflow check of a 128-bit product
+    /// (the margin engine's products of amounts, prices and ppm factors are all of this kind).
+    @inlinable @inline(__always)
+    public func checkedMultiplied(by other: Int128) throws(LedgerMathError) -> Int128 {
+        if magnitude.leadingZeroBitCount + other.magnitude.leadingZeroBitCount >= 129 { return self &* other }
+        let (result, overflow) = multipliedReportingOverflow(by: other)
+        if overflow { throw .overflow }
+        return result
+    }
+}
+
 extension Int64 {
     /// `value` as an `Int64`, or `.overflow` if it does not fit.
     @inlinable @inline(__always)

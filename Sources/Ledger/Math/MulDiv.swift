@@ -9,6 +9,8 @@ extension Int128 {
     public static func mulDiv(_ a: Int128, _ b: Int128, _ c: Int128,
                               rounding: Rounding) throws(LedgerMathError) -> Int128 {
         if c == 0 { throw .divisionByZero }
+        // Exactly zero (share amounts of an empty bucket: the common case, cheaply).
+        if a == 0 || b == 0 { return 0 }
         let negative = ((a < 0) != (b < 0)) != (c < 0)
         let divisor = c.magnitude
         var quotient: UInt128

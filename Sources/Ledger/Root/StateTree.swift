@@ -159,13 +159,66 @@ public struct StateTree: Sendable {
         level.reserveCapacity(dirtyBuckets.count)
         for b in dirtyBuckets where level.last != b + count { level.append(b + count) }
         dirtyBuckets.removeAll(keepingCapacity: true)
-        for node in level { nodes[node] = hashBucket(node - count) }
+        hashNodes(level, buckets: true)
+        var parents: [Int] = []
+        parents.reserveCapacity(level.count)
         while level.first != 1 {
-            var parents: [Int] = []
-            parents.reserveCapacity(level.count)
+            parents.removeAll(keepingCapacity: true)
             for node in level where parents.last != node >> 1 { parents.append(node >> 1) }
-            for p in parents { nodes[p] = StateTree.hashPair(nodes[2 * p], nodes[2 * p + 1]) }
-            level = parents
+            hashNodes(parents, buckets: false)
+            swap(&level, &parents)
+        }
+    }
+
+    /// Sets `nodes[t]` for each `t` in `targets`: the bucket's hash when `buckets` (t is a bucket's
+    /// node), else the hash of t's two children. The nodes of one level are independent, so
+    /// their one-block inputs (every pair, buckets of up to four leaves) are hashed together in
+    /// SIMD lanes (`Blake2b.hash256Blocks`), a chunk at a time; larger buckets one by one.
+    mutating func hashNodes(_ targets: [Int], buckets areBuckets: Bool) {
+        let count = 1 << bits
+        let chunk = 64
+        withUnsafeTemporaryAllocation(byteCount: chunk * (128 + 32 + 8 + 1), alignment: 64) { scratch in
+            let blocks = scratch.baseAddress!
+            let digests = blocks + chunk * 128
+            let slots = (digests + chunk * 32).bindMemory(to: Int.self, capacity: chunk)
+            let lengths = (digests + chunk * 40).bindMemory(to: UInt8.self, capacity: chunk)
+            var pending = 0
+            func flush() {
+                Blake2b.hash256Blocks(blocks, lengths: lengths, count: pending, digests: digests)
+                for j in 0..<pending {
+                    nodes[slots[j]] = Hash256(storage: digests.load(fromByteOffset: 32 * j, as: Hash256.Storage.self))
+                }
+                pending = 0
+            }
+            for t in targets {
+                let block = blocks + 128 * pending
+                if areBuckets {
+                    let b = t - count
+                    let leaves = buckets[b].count
+                    if leaves == 0 || leaves > 4 {
+                        nodes[t] = hashBucket(b)
+                        continue
+                    }
+                    for i in 0..<leaves { block.storeBytes(of: buckets[b][i].leaf.storage, toByteOffset: 32 * i, as: Hash256.Storage.self) }
+                    (block + 32 * leaves).initializeMemory(as: UInt8.self, repeating: 0, count: 128 - 32 * leaves)
+                    lengths[pending] = UInt8(32 * leaves)
+                } else {
+                    let left = nodes[2 * t], right = nodes[2 * t + 1]
+                    // A node over two empty subtrees is zero, not hashed.
+                    if left == .zero && right == .zero {
+                        nodes[t] = .zero
+                        continue
+                    }
+                    block.storeBytes(of: left.storage, as: Hash256.Storage.self)
+                    block.storeBytes(of: right.storage, toByteOffset: 32, as: Hash256.Storage.self)
+                    (block + 64).initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+                    lengths[pending] = 64
+                }
+                slots[pending] = t
+                pending += 1
+                if pending == chunk { flush() }
+            }
+            if pending > 0 { flush() }
         }
     }
 
@@ -194,16 +247,6 @@ public struct StateTree: Sendable {
             for i in 0..<count {
                 buckets[b][i].leaf.withUnsafeBytes { buffer.baseAddress!.advanced(by: i * 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
             }
-            return Blake2b.hash256(UnsafeRawBufferPointer(buffer))
-        }
-    }
-
-    /// BLAKE2b-256(a ‖ b), zero over two empty subtrees.
-    static func hashPair(_ a: Hash256, _ b: Hash256) -> Hash256 {
-        if a == .zero && b == .zero { return .zero }
-        return withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
-            a.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
-            b.withUnsafeBytes { buffer.baseAddress!.advanced(by: 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
             return Blake2b.hash256(UnsafeRawBufferPointer(buffer))
         }
     }

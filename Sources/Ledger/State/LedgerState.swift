@@ -54,7 +54,11 @@ public struct GlobalState: Equatable, Sendable {
 }
 
 /// Immutable per-chain tables derived from genesis.
-public struct LedgerConfig: Sendable {
+///
+/// A class (every property a `let`, so it behaves as a value): the ledger is copied now and then
+/// (a closure capturing it, a snapshot), and a struct of this size would retain each of its
+/// dozens of arrays on every copy; a class is one reference.
+public final class LedgerConfig: Sendable {
     public let genesis: Genesis
     /// 10^decimals per asset.
     public let unitScale: [Int64]
@@ -65,6 +69,11 @@ public struct LedgerConfig: Sendable {
     public let perpMarket: [MarketID?]
     /// The spot market on each asset, if any.
     public let spotMarket: [MarketID?]
+    /// Each market's base asset (`genesis.markets[m].base`), read on every margin check without
+    /// touching the market's whole configuration.
+    public let marketBase: [AssetID]
+    /// The mark's clamp around the oracle, ppm (`genesis.oracle.markClampPpm`).
+    public let markClampPpm: Int64
     /// Validator index by address (lookup only, never iterated).
     public let validatorIndex: [Address: UInt32]
     public let totalStake: Int64
@@ -87,6 +96,8 @@ public struct LedgerConfig: Sendable {
         }
         perpMarket = perp
         spotMarket = spot
+        marketBase = genesis.markets.map(\.base)
+        markClampPpm = genesis.oracle.markClampPpm
         var index: [Address: UInt32] = [:]
         for (i, v) in genesis.validators.enumerated() { index[v.address] = UInt32(i) }
         validatorIndex = index
