@@ -326,10 +326,20 @@ public actor ValidatorRuntime {
 
     private func admitInParallel(_ batch: [[UInt8]]) async -> [Result<PendingTransaction, AdmissionError>] {
         let pool = mempool
-        let ledger = self.ledger
         let now = Int64(ValidatorRuntime.clock())
+        // Only the senders' nonce sets go with the task, read here. A copy of the whole ledger
+        // would share its big arrays (the state tree, the accounts) with the actor's, and every
+        // block executed while the task runs would copy them before changing them.
+        var nonces: [PublicKey: NonceSet] = [:]
+        for bytes in batch {
+            guard let tx = try? SignedTransaction(canonicalBytes: bytes), nonces[tx.transaction.signer] == nil else { continue }
+            nonces[tx.transaction.signer] = ledger.account(tx.transaction.sender).nonces
+        }
+        let senders = nonces
         return await Task.detached {
-            pool.admitBatch(batch, nowMs: now) { tx in ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: now).map { "\($0)" } }
+            pool.admitBatch(batch, nowMs: now) { tx in
+                (senders[tx.signer] ?? NonceSet()).check(tx.nonce, blockTimeMs: now).map { "\($0)" }
+            }
         }.value
     }
 
