@@ -37,16 +37,7 @@ public final class IndexStore: Sendable {
     public init(directory: String) throws(StorageError) {
         let path = (directory as NSString).appendingPathComponent("ballast-index.sqlite")
         databasePath = path
-        var config = Configuration()
-        config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA mmap_size = \(NodeStore.mmapBytes)")
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA cache_size = -\(NodeStore.writerCacheKiB)")
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
-            }
-        }
+        let config = NodeStore.configuration(synchronous: "NORMAL", readOnly: false)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             pool = try DatabasePool(path: path, configuration: config)
@@ -201,14 +192,10 @@ public final class IndexStore: Sendable {
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
-        do { return try pool.write(body) } catch let error as StorageError { throw error } catch {
-            throw .database(path: databasePath, reason: "\(error)")
-        }
+        try NodeStore.write(pool, path: databasePath, body)
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
-        do { return try pool.read(body) } catch {
-            throw .database(path: databasePath, reason: "\(error)")
-        }
+        try NodeStore.read(pool, path: databasePath, body)
     }
 }

@@ -149,23 +149,8 @@ public final class NodeStore: Sendable {
         if readOnly {
             guard FileManager.default.fileExists(atPath: dbPath) else { throw .database(path: dbPath, reason: "no such store") }
         }
-        var config = Configuration()
-        config.readonly = readOnly
-        config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
-            // FULL: a commit is on disk (WAL synced) before it returns.
-            if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
-            // Pages of the database file are read through a memory map rather than a pread per page
-            // (address space only; the kernel's page cache holds the data either way).
-            try db.execute(sql: "PRAGMA mmap_size = \(NodeStore.mmapBytes)")
-            // The writer keeps the tables' inner pages and recent leaves in its own cache (readers'
-            // caches are dropped whenever the writer commits, so a big one would only cost memory),
-            // and checkpoints the WAL into the database file every `checkpointPages`.
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA cache_size = -\(NodeStore.writerCacheKiB)")
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
-            }
-        }
+        // FULL: a commit is on disk (WAL synced) before it returns.
+        let config = NodeStore.configuration(synchronous: "FULL", readOnly: readOnly)
         let migrator = NodeStore.migrator
         do {
             if !readOnly { try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true) }
@@ -261,14 +246,44 @@ public final class NodeStore: Sendable {
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
-        do { return try pool.write(body) } catch let error as StorageError { throw error } catch {
-            throw .database(path: databasePath, reason: "\(error)")
-        }
+        try NodeStore.write(pool, path: databasePath, body)
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        try NodeStore.read(pool, path: databasePath, body)
+    }
+
+    /// The connection settings of the node's SQLite files (the block store and the index):
+    /// `synchronous` as given; pages read through a memory map rather than a pread per page
+    /// (address space only: the kernel's page cache holds the data either way); on the writing
+    /// connection a big page cache (readers' caches are dropped whenever the writer commits, so a
+    /// big one there would only cost memory) and a WAL checkpoint every `checkpointPages`.
+    static func configuration(synchronous: String, readOnly: Bool) -> Configuration {
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            try db.execute(sql: "PRAGMA mmap_size = \(NodeStore.mmapBytes)")
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA cache_size = -\(NodeStore.writerCacheKiB)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
+            }
+        }
+        return config
+    }
+
+    /// A write transaction on `pool`; a failure other than a `StorageError` names the file.
+    static func write<T>(_ pool: DatabasePool, path: String, _ body: (Database) throws -> T) throws(StorageError) -> T {
+        do { return try pool.write(body) } catch let error as StorageError { throw error } catch {
+            throw .database(path: path, reason: "\(error)")
+        }
+    }
+
+    /// A read on `pool`; a failure names the file.
+    static func read<T>(_ pool: DatabasePool, path: String, _ body: (Database) throws -> T) throws(StorageError) -> T {
         do { return try pool.read(body) } catch {
-            throw .database(path: databasePath, reason: "\(error)")
+            throw .database(path: path, reason: "\(error)")
         }
     }
 
