@@ -139,6 +139,39 @@ import Testing
         #expect(effects.proposals.first?.block.justify.votes.map(\.signer) == [0, 1, 2])
     }
 
+    /// A leader that forms a QC sends it to every other validator at once, and a
+    /// replica commits on the announced QC without waiting for the next proposal,
+    /// whose copy of the QC it then accepts as already verified.
+    @Test func formedQCIsAnnouncedAndCommitsBeforeTheNextProposal() {
+        var leader = started(3)  // leads round 3
+        var r = started(0)
+        let p1 = f.proposal(round: 1, parent: f.genesis, justify: genesisQC)
+        let qc1 = f.qc(round: 1, blockID: p1.block.id, signers: [1, 2, 3])
+        let p2 = f.proposal(round: 2, parent: p1.block, justify: qc1)
+        for p in [p1, p2] {
+            _ = leader.handle(.message(.proposal(p), from: p.block.proposer), now: 1_000)
+            _ = r.handle(.message(.proposal(p), from: p.block.proposer), now: 1_000)
+        }
+        var announced: [(SyncInfo, ValidatorIndex)] = []
+        for voter: ValidatorIndex in [0, 1, 3] {
+            let effects = leader.handle(.message(.vote(f.vote(Int(voter), round: 2, blockID: p2.block.id)), from: voter), now: 1_000)
+            announced += effects.compactMap { if case .send(.syncInfo(let s), let to) = $0 { return (s, to) } else { return nil } }
+        }
+        #expect(announced.map(\.1) == [0, 1, 2])
+        #expect(announced.allSatisfy { $0.0.highQC.round == 2 && $0.0.highQC.blockID == p2.block.id && $0.0.highTC == nil })
+        #expect(leader.round == 3)
+        guard let qc2 = announced.first?.0.highQC else { return }
+        // The replica takes the announced QC: block 1 commits, round 3 begins.
+        let effects = r.handle(.message(.syncInfo(SyncInfo(highQC: qc2, highTC: nil)), from: 3), now: 1_001)
+        #expect(effects.commits.map { $0.map(\.block.id) } == [[p1.block.id]])
+        #expect(r.round == 3)
+        // The proposal that carries the same QC is still voted for, and commits nothing twice.
+        let p3 = f.proposal(round: 3, parent: p2.block, justify: qc2)
+        let after = r.handle(.message(.proposal(p3), from: 3), now: 1_010)
+        #expect(after.commits.isEmpty)
+        #expect(after.votes.map(\.0.blockID) == [p3.block.id])
+    }
+
     /// An idle leader (nothing pending, no transactions) waits for the idle timer.
     @Test func idleLeaderWaitsForTheIdleInterval() {
         var r = started(1)  // leads round 1; genesis holds no transactions
