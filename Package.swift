@@ -140,7 +140,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "BallastCrypto", "Ledger", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "BallastCrypto", "Ledger", "Storage", "Simulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Simulator", "BallastCrypto", "Codec"]),
         .testTarget(
             name: "NetworkTests",

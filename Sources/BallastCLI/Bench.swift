@@ -9,7 +9,7 @@ import Ledger
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (use a release build: swift build -c release).",
-        subcommands: [CryptoBench.self, CodecBench.self, AdmissionBench.self, HTTPAdmissionBench.self, MemoryBench.self, LedgerBench.self]
+        subcommands: [CryptoBench.self, CodecBench.self, AdmissionBench.self, HTTPAdmissionBench.self, MemoryBench.self, LedgerBench.self, IndexBench.self]
     )
 }
 
