@@ -85,7 +85,9 @@ public actor ValidatorRuntime {
     var lastBlockTime: UInt64 = 0
     /// Our state root after each recent height, to catch a divergence from the quorum.
     var rootsByHeight: [UInt64: Hash256] = [:]
-    var timers: [TimerID: Task<Void, Never>] = [:]
+    var timers = TimerSchedule()
+    /// The task that wakes the loop when the earliest timer is due (`timers.wakeAt`).
+    var timerWake: Task<Void, Never>?
     /// Proposals seen and not yet committed, by block id: a leader leaves out the
     /// transactions of the chain it extends (its high QC's block and that block's
     /// uncommitted ancestors), which will commit with it. Transactions of a block
@@ -123,7 +125,8 @@ public actor ValidatorRuntime {
     enum NodeEvent: Sendable {
         case start
         case consensus(ConsensusMessage, from: ValidatorIndex)
-        case timer(TimerID)
+        /// The earliest timer may be due.
+        case timersDue
     }
 
     /// Opens the store, restores the ledger (snapshot, then the blocks after it,
@@ -151,7 +154,7 @@ public actor ValidatorRuntime {
 
         // Ledger: the newest intact snapshot the index has caught up with, then every stored block
         // after it; the blocks above the index's height are indexed again as they execute.
-        let index = try CommitIndex(store: try IndexStore(directory: store.directory))
+        let index = try CommitIndex(store: try IndexStore(directory: store.directory), blocks: store)
         let latest = try store.latestHeight() ?? 0
         if index.indexedHeight > latest {
             throw NodeHalt("""
@@ -239,7 +242,7 @@ public actor ValidatorRuntime {
             handle(event)
             if let halted { throw halted }
         }
-        for (_, task) in timers { task.cancel() }
+        timerWake?.cancel()
     }
 
     /// Stops the loop.
@@ -355,12 +358,30 @@ public actor ValidatorRuntime {
             if case .proposal(let p) = m { noteProposal(p) }
             if case .blockRequest(let r) = m, serveFromStorage(r, to: from) { return }
             input = .message(m, from: from)
-        case .timer(let id):
-            timers[id] = nil
-            if id.kind == .round { metrics.timeouts.increment() }
-            input = .timerFired(id)
+        case .timersDue:
+            let now = ValidatorRuntime.clock()
+            let (due, next) = timers.takeDue(now: now)
+            setTimerWake(at: next, now: now)
+            for id in due where halted == nil {
+                if id.kind == .round { metrics.timeouts.increment() }
+                perform(replica.handle(.timerFired(id), now: ValidatorRuntime.clock()))
+            }
+            return
         }
         perform(replica.handle(input, now: ValidatorRuntime.clock()))
+    }
+
+    /// Sets the wake-up task for `deadline` (node clock, ms), replacing the one set; none for nil.
+    private func setTimerWake(at deadline: UInt64?, now: UInt64) {
+        timerWake?.cancel()
+        timerWake = nil
+        guard let deadline else { return }
+        let sink = self.sink
+        let delay = deadline > now ? deadline - now : 0
+        timerWake = Task {
+            try? await Task.sleep(for: .milliseconds(Int64(delay)))
+            if !Task.isCancelled { sink.yield(.timersDue) }
+        }
     }
 
     private func perform(_ effects: [Effect]) {
@@ -395,19 +416,15 @@ public actor ValidatorRuntime {
             case .commit(let proposals):
                 committed += proposals
             case .startTimer(let id, let ms):
-                timers[id]?.cancel()
-                let sink = self.sink
                 // A round led by an unreachable validator gets no proposal; one whose next leader is
                 // unreachable gets no QC (its votes go to that leader). Either way only a timeout
                 // certificate moves the cluster on, so there is no point waiting long for it.
                 let delay = id.kind == .round && !(leaderIsReachable(id.round) && leaderIsReachable(id.round + 1))
                     ? min(ms, UInt64(config.consensus.disconnectedLeaderTimeoutMs)) : ms
-                timers[id] = Task {
-                    try? await Task.sleep(for: .milliseconds(Int64(delay)))
-                    if !Task.isCancelled { sink.yield(.timer(id)) }
-                }
+                let now = ValidatorRuntime.clock()
+                if let wake = timers.start(id, at: now + delay) { setTimerWake(at: wake, now: now) }
             case .cancelTimer(let id):
-                timers.removeValue(forKey: id)?.cancel()
+                timers.cancel(id)
             case .requestPayload(let round):
                 awaitingPayload = round
                 offerPayload(round)
