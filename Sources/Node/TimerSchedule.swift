@@ -38,3 +38,63 @@ struct TimerSchedule {
         return (due, wakeAt)
     }
 }
+
+/// Requests waiting for a block to be executed (`GET /v1/blocks/{height}/receipts?wait=MS`), each
+/// answered when its height is executed or its time is up. Their expiry shares one wake-up: most
+/// are answered by the block they wait for long before it.
+struct BlockWaiters {
+    /// Most requests waiting at once; beyond it a request is answered at once, as without `wait`.
+    static let maxWaiting = 10_000
+
+    private struct Waiter {
+        var expires: UInt64
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private var byHeight: [UInt64: [Waiter]] = [:]
+    /// Requests waiting.
+    private(set) var count = 0
+    /// When the expiry wake-up is set for, nil when none is.
+    private(set) var wakeAt: UInt64?
+
+    /// Adds a waiter for `height` until `expires` (node clock, ms). Returns the time the expiry
+    /// wake-up must be set for, or nil when the one set is early enough.
+    mutating func add(height: UInt64, expires: UInt64, _ continuation: CheckedContinuation<Void, Never>) -> UInt64? {
+        byHeight[height, default: []].append(Waiter(expires: expires, continuation: continuation))
+        count += 1
+        if let wakeAt, wakeAt <= expires { return nil }
+        wakeAt = expires
+        return expires
+    }
+
+    /// Answers every waiter for a height at or below `height`. The expiry wake-up stays set: the
+    /// next waiter (a follower asks for the next block at once) usually expires after it, and
+    /// needs no new one.
+    mutating func release(upTo height: UInt64) {
+        guard count > 0 else { return }
+        for h in byHeight.keys.filter({ $0 <= height }) {
+            for waiter in byHeight.removeValue(forKey: h) ?? [] { waiter.continuation.resume() }
+        }
+        count = byHeight.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// Answers the waiters whose time is up at `now`; returns when the next expires (nil: none waits).
+    mutating func expire(now: UInt64) -> UInt64? {
+        var next: UInt64?
+        for h in Array(byHeight.keys) {
+            var kept: [Waiter] = []
+            for waiter in byHeight[h] ?? [] {
+                if waiter.expires <= now {
+                    waiter.continuation.resume()
+                    count -= 1
+                } else {
+                    kept.append(waiter)
+                    next = min(next ?? waiter.expires, waiter.expires)
+                }
+            }
+            byHeight[h] = kept.isEmpty ? nil : kept
+        }
+        wakeAt = next
+        return next
+    }
+}

@@ -88,6 +88,8 @@ public actor ValidatorRuntime {
     var timers = TimerSchedule()
     /// The task that wakes the loop when the earliest timer is due (`timers.wakeAt`).
     var timerWake: Task<Void, Never>?
+    /// The task that answers the block waiters whose time is up (`blockWaiters.wakeAt`).
+    var blockWaiterWake: Task<Void, Never>?
     /// Proposals seen and not yet committed, by block id: a leader leaves out the
     /// transactions of the chain it extends (its high QC's block and that block's
     /// uncommitted ancestors), which will commit with it. Transactions of a block
@@ -112,6 +114,8 @@ public actor ValidatorRuntime {
     var gossipScheduled = false
     /// Waiters for `?wait=commit`, by transaction id.
     var commitWaiters: [Hash256: [CheckedContinuation<ReceiptRecord?, Never>]] = [:]
+    /// Requests waiting for a height to be executed (`GET /v1/blocks/{height}/receipts?wait=`).
+    var blockWaiters = BlockWaiters()
     public private(set) var halted: NodeHalt?
     /// A crash test's injection point (nil in normal operation).
     let crashPoint: CrashPoint?
@@ -237,12 +241,16 @@ public actor ValidatorRuntime {
     /// Runs the event loop until the task is cancelled or the node halts.
     public func run() async throws {
         sink.yield(.start)
+        defer {
+            timerWake?.cancel()
+            blockWaiterWake?.cancel()
+            blockWaiters.release(upTo: .max)
+        }
         for await event in events {
             if Task.isCancelled { break }
             handle(event)
             if let halted { throw halted }
         }
-        timerWake?.cancel()
     }
 
     /// Stops the loop.
@@ -320,6 +328,31 @@ public actor ValidatorRuntime {
                 await self?.expireWaiter(id)
             }
         }
+    }
+
+    /// Returns once the block at `height` is executed, or after `timeoutMs` (or at once when too
+    /// many requests wait already). Many waiters cost one timer between them, not one each.
+    public func waitForBlock(_ height: UInt64, timeoutMs: UInt64) async {
+        guard height > executedHeight, blockWaiters.count < BlockWaiters.maxWaiting else { return }
+        let now = ValidatorRuntime.clock()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if let wake = blockWaiters.add(height: height, expires: now + timeoutMs, continuation) { setBlockWaiterWake(at: wake, now: now) }
+        }
+    }
+
+    private func setBlockWaiterWake(at deadline: UInt64, now: UInt64) {
+        blockWaiterWake?.cancel()
+        let delay = deadline > now ? deadline - now : 0
+        blockWaiterWake = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(delay)))
+            if !Task.isCancelled { await self?.expireBlockWaiters() }
+        }
+    }
+
+    private func expireBlockWaiters() {
+        blockWaiterWake = nil
+        let now = ValidatorRuntime.clock()
+        if let next = blockWaiters.expire(now: now) { setBlockWaiterWake(at: next, now: now) }
     }
 
     private func expireWaiter(_ id: Hash256) {
@@ -616,6 +649,7 @@ public actor ValidatorRuntime {
             perform(replica.handle(.blockExecuted(height: block.height, blockID: block.id, stateRoot: result.stateRoot),
                                    now: ValidatorRuntime.clock()))
         }
+        blockWaiters.release(upTo: executedHeight)
         if !uncommitted.isEmpty { uncommitted = uncommitted.filter { $0.value.round > committedRound } }
         let now = ValidatorRuntime.clock()
         if now >= lastExpiry + 1_000 {

@@ -39,7 +39,7 @@ public final class IndexStore: Sendable {
         databasePath = path
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            pool = try NodeStore.openPool(path: path, synchronous: .normal, readOnly: false)
+            pool = try NodeStore.openPool(path: path, synchronous: .normal, checkpointPages: NodeStore.checkpointPages, readOnly: false)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
                 try db.execute(sql: """

@@ -161,7 +161,7 @@ public final class NodeStore: Sendable {
         let migrator = NodeStore.migrator
         do {
             if !readOnly { try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true) }
-            pool = try NodeStore.openPool(path: dbPath, synchronous: .full, readOnly: readOnly)
+            pool = try NodeStore.openPool(path: dbPath, synchronous: .full, checkpointPages: NodeStore.blockStoreCheckpointPages, readOnly: readOnly)
             try pool.read { db in
                 if try migrator.hasBeenSuperseded(db) {
                     let unknown = try migrator.appliedIdentifiers(db).subtracting(NodeStore.formatMigrations).sorted()
@@ -185,10 +185,18 @@ public final class NodeStore: Sendable {
     public static let format = 5
     static let mmapBytes = 1 << 30
     static let writerCacheKiB = 64 * 1024
-    /// WAL pages between checkpoints (SQLite's default is 1,000, which a block of a thousand
-    /// transactions fills on its own): the tables' hot pages, rewritten by every block, are copied
-    /// to the database file once per checkpoint rather than once per block.
+    /// WAL pages between checkpoints of the index (SQLite's default is 1,000, which a batch of
+    /// blocks fills on its own): its hot pages, rewritten by every batch, are copied to the
+    /// database file once per checkpoint rather than once per batch.
     static let checkpointPages = 16_000
+    /// WAL pages between checkpoints of the block store (SQLite's default). It writes about 15
+    /// pages a block (the voted block, the committed block, the safety row), nearly all of them
+    /// new, so a longer interval saves little copying. A checkpoint runs inside the commit that
+    /// crosses the line, on the consensus path: 1,000 pages (4 MB) is a short pause about once a
+    /// second under load, where 16,000 (64 MB) was a long one; and the log stops growing after its
+    /// first 4 MB, so the vote's synced commit rewrites blocks the file already has and does not
+    /// wait for the file system to record a bigger file.
+    static let blockStoreCheckpointPages = 1_000
 
     private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "voted blocks", "binary receipts", "index in its own file"]
 
@@ -272,11 +280,11 @@ public final class NodeStore: Sendable {
     /// at `synchronous`; pages read through a memory map rather than a pread per page (address
     /// space only: the kernel's page cache holds the data either way); on the writing connection a
     /// big page cache (readers' caches are dropped whenever the writer commits, so a big one there
-    /// would only cost memory) and a WAL checkpoint every `checkpointPages`.
+    /// would only cost memory) and a WAL checkpoint every `checkpointPages` pages.
     ///
     /// `synchronous` is set after the pool is open: GRDB sets `NORMAL` when it puts the writer in
     /// WAL mode, after `prepareDatabase` has run, so a setting made there does not last.
-    static func openPool(path: String, synchronous: Synchronous, readOnly: Bool) throws -> DatabasePool {
+    static func openPool(path: String, synchronous: Synchronous, checkpointPages: Int, readOnly: Bool) throws -> DatabasePool {
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(5)
@@ -284,7 +292,7 @@ public final class NodeStore: Sendable {
             try db.execute(sql: "PRAGMA mmap_size = \(NodeStore.mmapBytes)")
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA cache_size = -\(NodeStore.writerCacheKiB)")
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
             }
         }
         let pool = try DatabasePool(path: path, configuration: config)
