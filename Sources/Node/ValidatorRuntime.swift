@@ -313,8 +313,13 @@ public actor ValidatorRuntime {
         metrics.admitted.increment(by: admitted)
         metrics.refused.increment(by: batch.count - admitted)
         // The payload a waiting leader is offered is built with the gossip flush, once per tick rather
-        // than once per transaction: building it scans the mempool.
-        if admitted > 0 { scheduleGossip() }
+        // than once per transaction: building it scans the mempool. A batch big enough to be worth
+        // a message of its own goes at once: the tick's wait and its timer would gain nothing.
+        if gossipBuffer.count >= ValidatorRuntime.gossipAtOnce {
+            flushGossip()
+        } else if admitted > 0 {
+            scheduleGossip()
+        }
         return answers
     }
 
@@ -728,6 +733,9 @@ public actor ValidatorRuntime {
             throw .database(path: store.databasePath, reason: "receipt of 0x\(row.id.hex) at height \(row.height): \(error)")
         }
     }
+
+    /// Admitted transactions waiting to be gossiped that are sent at once rather than at the next tick.
+    static let gossipAtOnce = 16
 
     private func scheduleGossip() {
         guard !gossipScheduled else { return }
