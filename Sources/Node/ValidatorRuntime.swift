@@ -74,7 +74,10 @@ public actor ValidatorRuntime {
     let index: CommitIndex
     public nonisolated let mempool: Mempool
     public nonisolated let metrics: NodeMetrics
+    /// The peer transport, through the outbox that holds messages until the safety state written
+    /// before them is synced.
     let transport: any PeerTransport
+    let outbox: SyncedOutbox
     let logger: Logger
     let validators: ValidatorSet
     let consensusGenesis: Block
@@ -145,7 +148,8 @@ public actor ValidatorRuntime {
         self.genesis = genesis
         self.key = key
         self.store = store
-        self.transport = transport
+        outbox = SyncedOutbox(transport) { try store.syncCommittedBlocks() }
+        self.transport = outbox
         self.logger = logger
         var limits = MempoolLimits()
         limits.maxTransactions = config.mempool.maxTransactions
@@ -388,6 +392,11 @@ public actor ValidatorRuntime {
 
     func handle(_ event: NodeEvent) {
         guard halted == nil else { return }
+        if let failure = outbox.failure {
+            halted = NodeHalt("cannot sync the consensus safety state to disk: \(failure)")
+            logger.critical("\(halted!.description)")
+            return
+        }
         let input: Input
         switch event {
         case .start:
@@ -433,11 +442,14 @@ public actor ValidatorRuntime {
             switch effect {
             case .persist(let safety, let votedBlock):
                 let voted = votedBlock.map { VotedBlock(id: $0.block.id, round: $0.block.round, bytes: $0.canonicalBytes) }
-                do { try store.saveSafetyState(safety.canonicalBytes, votedBlock: voted, committedRound: committedRound) } catch {
+                // Written unsynced; the outbox holds every message sent from here on until a writer
+                // thread has synced it, while this actor goes on (executing the committed block).
+                do { try store.saveSafetyState(safety.canonicalBytes, votedBlock: voted, committedRound: committedRound, synced: false) } catch {
                     // Without a durable safety state we must not send anything that depends on it.
                     halted = NodeHalt("cannot persist the consensus safety state: \(error)")
                     return
                 }
+                outbox.wrote()
                 safetyWrites += 1
                 if crashPoint == .afterSafetyWrite(count: safetyWrites) { crashPoint?.crash() }
             case .send(let m, let to):

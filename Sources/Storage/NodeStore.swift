@@ -333,9 +333,10 @@ public final class NodeStore: Sendable {
         }
     }
 
-    /// Syncs the write-ahead log to disk: every block committed so far is then durable. The index
-    /// writer calls it before it stores a batch, so that the index is never ahead of the blocks on
-    /// disk (on start, an index above the block store is refused).
+    /// Syncs the write-ahead log to disk: every write so far (blocks, an unsynced safety state) is
+    /// then durable. The node's outbox calls it after an unsynced safety write, before the vote
+    /// leaves; the index writer before it stores a batch, so that the index is never ahead of the
+    /// blocks on disk (on start, an index above the block store is refused).
     public func syncCommittedBlocks() throws(StorageError) {
         let fd = open(databasePath + "-wal", O_RDONLY)
         guard fd >= 0 else {
@@ -408,10 +409,12 @@ public final class NodeStore: Sendable {
 
     /// Persists the consensus safety state (last voted round, highest QC...) and, in the same
     /// transaction, the block a vote is for (`votedBlock`), forgetting voted blocks at or below
-    /// `committedRound` (they are committed or can no longer be). Returns only once it is on
-    /// disk: call it before any vote or timeout leaves the process.
-    public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0) throws(StorageError) {
-        try write { db in
+    /// `committedRound` (they are committed or can no longer be). `synced`: returns only once it
+    /// is on disk; otherwise the caller must call `syncCommittedBlocks` (which syncs every write
+    /// before it) before any vote or timeout that depends on it leaves the process.
+    public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0,
+                                synced: Bool = true) throws(StorageError) {
+        let body = { (db: Database) throws -> Void in
             try db.cachedStatement(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes")
                 .execute(arguments: [Data(bytes)])
             if let votedBlock {
@@ -420,6 +423,7 @@ public final class NodeStore: Sendable {
                 try db.cachedStatement(sql: "DELETE FROM voted_block WHERE round <= ?").execute(arguments: [Int64(committedRound)])
             }
         }
+        if synced { try write(body) } else { try writeUnsynced(body) }
     }
 
     /// The voted blocks not yet forgotten, lowest round first.
