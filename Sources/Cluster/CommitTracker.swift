@@ -224,10 +224,11 @@ public final class CommitTracker: Sendable {
 }
 
 /// Follows one node's committed blocks and hands each block's receipts to a tracker. It asks
-/// for the next block's receipts in their binary form (`GET /v1/blocks/{height}/receipts`,
-/// `Accept: application/octet-stream`) every `pollInterval` until the node has it: one small
-/// request per poll, and the block's commit time is when its receipts arrived. Moves on to the
-/// next healthy node when one does not answer within `deadline`.
+/// for the next block's receipts in their binary form (`GET /v1/blocks/{height}/receipts?wait=`,
+/// `Accept: application/octet-stream`), which the node answers as soon as it has executed the
+/// block (or after `wait`, with a 404): one small request per block, and the block's commit time
+/// is when its receipts arrived. Moves on to the next healthy node when one does not answer
+/// within `wait` and `deadline`.
 ///
 /// It has a connection of its own to each node: on the shared ones its requests would wait
 /// behind the submits pipelined before them (adding their wait to every latency), and its
@@ -235,8 +236,12 @@ public final class CommitTracker: Sendable {
 public struct BlockFollower: Sendable {
     public let connection: ClusterConnection
     public let tracker: CommitTracker
+    /// How long the node holds a request for a block it has not executed yet (ms).
+    public var waitMs = 250
+    /// The pause before asking again after a 404 that came back sooner than this (a node that
+    /// does not wait).
     public var pollInterval: Duration = .milliseconds(5)
-    /// A node that answers none of these requests in this long is left for the next one.
+    /// A node that answers none of these requests in this long (beyond the wait) is left for the next one.
     public var deadline: Duration = .milliseconds(500)
     let clients: [PipelinedHTTPClient]
 
@@ -256,8 +261,9 @@ public struct BlockFollower: Sendable {
         var askedSince = ContinuousClock.now
         while !Task.isCancelled {
             do {
-                let answer = try await clients[node].request(.GET, "/v1/blocks/\(next)/receipts", accept: "application/octet-stream",
-                                                             deadline: deadline).get()
+                let asked = ContinuousClock.now
+                let answer = try await clients[node].request(.GET, "/v1/blocks/\(next)/receipts?wait=\(waitMs)", accept: "application/octet-stream",
+                                                             deadline: deadline + .milliseconds(waitMs)).get()
                 let seen = CommitTracker.now()
                 switch answer.status {
                 case 200:
@@ -267,7 +273,7 @@ public struct BlockFollower: Sendable {
                     next += 1
                     askedSince = ContinuousClock.now
                 case 404 where ContinuousClock.now - askedSince < .seconds(1):
-                    try? await Task.sleep(for: pollInterval)
+                    if ContinuousClock.now - asked < pollInterval { try? await Task.sleep(for: pollInterval) }
                 default:
                     throw ClusterError("GET /v1/blocks/\(next)/receipts on node \(node): \(answer.errorCode)")
                 }

@@ -12,13 +12,17 @@ import Synchronization
 /// so each dirties its own page. Written a batch of blocks at a time, on their own thread and
 /// file, they no longer hold up the next round, and an account active in every block has its
 /// history page written once per batch. Nothing is lost by a crash: the block store is written
-/// before `append`, and on start the node executes the blocks above `indexedHeight` again.
+/// before `append`, and on start the node executes the blocks above `indexedHeight` again. The
+/// block store's commits are synced before each batch (`NodeStore.syncCommittedBlocks`), so even a
+/// power loss cannot leave the index ahead of the blocks.
 ///
 /// Readers look at the pending blocks first, then the store. A writer removes blocks from pending
 /// only after their batch is committed, so a reader that misses one in pending finds it stored.
 public final class CommitIndex: Sendable {
     /// The index file.
     public let store: IndexStore
+    /// The block store whose commits are synced before each batch (nil in tests of the index alone).
+    private let blocks: NodeStore?
     private let delayMs: Int
     private let maxPendingBlocks: Int
     private let queue = DispatchQueue(label: "ballast.commit-index")
@@ -44,8 +48,9 @@ public final class CommitIndex: Sendable {
     /// `maxPendingBlocks`: beyond it, `append` waits for
     /// the writer (memory stays bounded when the disk falls behind, and the index stays within a
     /// snapshot interval of the blocks, so a restart finds a snapshot it has caught up with).
-    public init(store: IndexStore, delayMs: Int = 4_000, maxPendingBlocks: Int = 512) throws(StorageError) {
+    public init(store: IndexStore, blocks: NodeStore? = nil, delayMs: Int = 4_000, maxPendingBlocks: Int = 512) throws(StorageError) {
         self.store = store
+        self.blocks = blocks
         self.delayMs = delayMs
         self.maxPendingBlocks = maxPendingBlocks
         state = Mutex(State(indexedHeight: try store.indexedHeight()))
@@ -90,6 +95,7 @@ public final class CommitIndex: Sendable {
         }
         guard let last = batch.last else { return }
         do {
+            try blocks?.syncCommittedBlocks()
             try store.write(batch)
             state.withLock { s in
                 s.pending.removeFirst(batch.count)

@@ -214,6 +214,8 @@ struct RateLimitMiddleware: RouterMiddleware {
 public enum HTTPAPI {
     /// Most history events in one page.
     public static let maxHistoryLimit = 1_000
+    /// The longest `GET /v1/blocks/{height}/receipts?wait=` (ms).
+    public static let maxBlockWaitMs: UInt64 = 10_000
 
     /// The router for `runtime`.
     public static func router(runtime: ValidatorRuntime, config: NodeConfig) -> Router<APIRequestContext> {
@@ -336,6 +338,13 @@ public enum HTTPAPI {
                 throw APIError(.badRequest, "bad_height", "height must be a non-negative integer")
             }
             let unknown = APIError(.notFound, "unknown_block", "no committed block at height \(height)")
+            // `?wait=MS`: a block not executed yet is waited for, up to MS (a follower's long poll).
+            if let text = request.uri.queryParameters["wait"] {
+                guard let ms = UInt64(String(text)), ms <= HTTPAPI.maxBlockWaitMs else {
+                    throw APIError(.badRequest, "bad_wait", "wait must be 0 to \(HTTPAPI.maxBlockWaitMs) milliseconds")
+                }
+                if ms > 0 { await runtime.waitForBlock(height, timeoutMs: ms) }
+            }
             // `Accept: application/octet-stream`: the binary form (`BlockReceipts`), copied from the index.
             if request.headers[.accept]?.contains("application/octet-stream") == true {
                 guard let bytes = try runtime.blockReceiptBytes(at: height) else { throw unknown }

@@ -74,7 +74,10 @@ public actor ValidatorRuntime {
     let index: CommitIndex
     public nonisolated let mempool: Mempool
     public nonisolated let metrics: NodeMetrics
+    /// The peer transport, through the outbox that holds messages until the safety state written
+    /// before them is synced.
     let transport: any PeerTransport
+    let outbox: SyncedOutbox
     let logger: Logger
     let validators: ValidatorSet
     let consensusGenesis: Block
@@ -85,7 +88,11 @@ public actor ValidatorRuntime {
     var lastBlockTime: UInt64 = 0
     /// Our state root after each recent height, to catch a divergence from the quorum.
     var rootsByHeight: [UInt64: Hash256] = [:]
-    var timers: [TimerID: Task<Void, Never>] = [:]
+    var timers = TimerSchedule()
+    /// The task that wakes the loop when the earliest timer is due (`timers.wakeAt`).
+    var timerWake: Task<Void, Never>?
+    /// The task that answers the block waiters whose time is up (`blockWaiters.wakeAt`).
+    var blockWaiterWake: Task<Void, Never>?
     /// Proposals seen and not yet committed, by block id: a leader leaves out the
     /// transactions of the chain it extends (its high QC's block and that block's
     /// uncommitted ancestors), which will commit with it. Transactions of a block
@@ -110,6 +117,8 @@ public actor ValidatorRuntime {
     var gossipScheduled = false
     /// Waiters for `?wait=commit`, by transaction id.
     var commitWaiters: [Hash256: [CheckedContinuation<ReceiptRecord?, Never>]] = [:]
+    /// Requests waiting for a height to be executed (`GET /v1/blocks/{height}/receipts?wait=`).
+    var blockWaiters = BlockWaiters()
     public private(set) var halted: NodeHalt?
     /// A crash test's injection point (nil in normal operation).
     let crashPoint: CrashPoint?
@@ -123,7 +132,8 @@ public actor ValidatorRuntime {
     enum NodeEvent: Sendable {
         case start
         case consensus(ConsensusMessage, from: ValidatorIndex)
-        case timer(TimerID)
+        /// The earliest timer may be due.
+        case timersDue
     }
 
     /// Opens the store, restores the ledger (snapshot, then the blocks after it,
@@ -138,7 +148,8 @@ public actor ValidatorRuntime {
         self.genesis = genesis
         self.key = key
         self.store = store
-        self.transport = transport
+        outbox = SyncedOutbox(transport) { try store.syncCommittedBlocks() }
+        self.transport = outbox
         self.logger = logger
         var limits = MempoolLimits()
         limits.maxTransactions = config.mempool.maxTransactions
@@ -151,7 +162,7 @@ public actor ValidatorRuntime {
 
         // Ledger: the newest intact snapshot the index has caught up with, then every stored block
         // after it; the blocks above the index's height are indexed again as they execute.
-        let index = try CommitIndex(store: try IndexStore(directory: store.directory))
+        let index = try CommitIndex(store: try IndexStore(directory: store.directory), blocks: store)
         let latest = try store.latestHeight() ?? 0
         if index.indexedHeight > latest {
             throw NodeHalt("""
@@ -234,12 +245,16 @@ public actor ValidatorRuntime {
     /// Runs the event loop until the task is cancelled or the node halts.
     public func run() async throws {
         sink.yield(.start)
+        defer {
+            timerWake?.cancel()
+            blockWaiterWake?.cancel()
+            blockWaiters.release(upTo: .max)
+        }
         for await event in events {
             if Task.isCancelled { break }
             handle(event)
             if let halted { throw halted }
         }
-        for (_, task) in timers { task.cancel() }
     }
 
     /// Stops the loop.
@@ -302,8 +317,13 @@ public actor ValidatorRuntime {
         metrics.admitted.increment(by: admitted)
         metrics.refused.increment(by: batch.count - admitted)
         // The payload a waiting leader is offered is built with the gossip flush, once per tick rather
-        // than once per transaction: building it scans the mempool.
-        if admitted > 0 { scheduleGossip() }
+        // than once per transaction: building it scans the mempool. A batch big enough to be worth
+        // a message of its own goes at once: the tick's wait and its timer would gain nothing.
+        if gossipBuffer.count >= ValidatorRuntime.gossipAtOnce {
+            flushGossip()
+        } else if admitted > 0 {
+            scheduleGossip()
+        }
         return answers
     }
 
@@ -317,6 +337,31 @@ public actor ValidatorRuntime {
                 await self?.expireWaiter(id)
             }
         }
+    }
+
+    /// Returns once the block at `height` is executed, or after `timeoutMs` (or at once when too
+    /// many requests wait already). Many waiters cost one timer between them, not one each.
+    public func waitForBlock(_ height: UInt64, timeoutMs: UInt64) async {
+        guard height > executedHeight, blockWaiters.count < BlockWaiters.maxWaiting else { return }
+        let now = ValidatorRuntime.clock()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if let wake = blockWaiters.add(height: height, expires: now + timeoutMs, continuation) { setBlockWaiterWake(at: wake, now: now) }
+        }
+    }
+
+    private func setBlockWaiterWake(at deadline: UInt64, now: UInt64) {
+        blockWaiterWake?.cancel()
+        let delay = deadline > now ? deadline - now : 0
+        blockWaiterWake = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(delay)))
+            if !Task.isCancelled { await self?.expireBlockWaiters() }
+        }
+    }
+
+    private func expireBlockWaiters() {
+        blockWaiterWake = nil
+        let now = ValidatorRuntime.clock()
+        if let next = blockWaiters.expire(now: now) { setBlockWaiterWake(at: next, now: now) }
     }
 
     private func expireWaiter(_ id: Hash256) {
@@ -347,6 +392,11 @@ public actor ValidatorRuntime {
 
     func handle(_ event: NodeEvent) {
         guard halted == nil else { return }
+        if let failure = outbox.failure {
+            halted = NodeHalt("cannot sync the consensus safety state to disk: \(failure)")
+            logger.critical("\(halted!.description)")
+            return
+        }
         let input: Input
         switch event {
         case .start:
@@ -355,12 +405,30 @@ public actor ValidatorRuntime {
             if case .proposal(let p) = m { noteProposal(p) }
             if case .blockRequest(let r) = m, serveFromStorage(r, to: from) { return }
             input = .message(m, from: from)
-        case .timer(let id):
-            timers[id] = nil
-            if id.kind == .round { metrics.timeouts.increment() }
-            input = .timerFired(id)
+        case .timersDue:
+            let now = ValidatorRuntime.clock()
+            let (due, next) = timers.takeDue(now: now)
+            setTimerWake(at: next, now: now)
+            for id in due where halted == nil {
+                if id.kind == .round { metrics.timeouts.increment() }
+                perform(replica.handle(.timerFired(id), now: ValidatorRuntime.clock()))
+            }
+            return
         }
         perform(replica.handle(input, now: ValidatorRuntime.clock()))
+    }
+
+    /// Sets the wake-up task for `deadline` (node clock, ms), replacing the one set; none for nil.
+    private func setTimerWake(at deadline: UInt64?, now: UInt64) {
+        timerWake?.cancel()
+        timerWake = nil
+        guard let deadline else { return }
+        let sink = self.sink
+        let delay = deadline > now ? deadline - now : 0
+        timerWake = Task {
+            try? await Task.sleep(for: .milliseconds(Int64(delay)))
+            if !Task.isCancelled { sink.yield(.timersDue) }
+        }
     }
 
     private func perform(_ effects: [Effect]) {
@@ -374,11 +442,14 @@ public actor ValidatorRuntime {
             switch effect {
             case .persist(let safety, let votedBlock):
                 let voted = votedBlock.map { VotedBlock(id: $0.block.id, round: $0.block.round, bytes: $0.canonicalBytes) }
-                do { try store.saveSafetyState(safety.canonicalBytes, votedBlock: voted, committedRound: committedRound) } catch {
+                // Written unsynced; the outbox holds every message sent from here on until a writer
+                // thread has synced it, while this actor goes on (executing the committed block).
+                do { try store.saveSafetyState(safety.canonicalBytes, votedBlock: voted, committedRound: committedRound, synced: false) } catch {
                     // Without a durable safety state we must not send anything that depends on it.
                     halted = NodeHalt("cannot persist the consensus safety state: \(error)")
                     return
                 }
+                outbox.wrote()
                 safetyWrites += 1
                 if crashPoint == .afterSafetyWrite(count: safetyWrites) { crashPoint?.crash() }
             case .send(let m, let to):
@@ -395,19 +466,15 @@ public actor ValidatorRuntime {
             case .commit(let proposals):
                 committed += proposals
             case .startTimer(let id, let ms):
-                timers[id]?.cancel()
-                let sink = self.sink
                 // A round led by an unreachable validator gets no proposal; one whose next leader is
                 // unreachable gets no QC (its votes go to that leader). Either way only a timeout
                 // certificate moves the cluster on, so there is no point waiting long for it.
                 let delay = id.kind == .round && !(leaderIsReachable(id.round) && leaderIsReachable(id.round + 1))
                     ? min(ms, UInt64(config.consensus.disconnectedLeaderTimeoutMs)) : ms
-                timers[id] = Task {
-                    try? await Task.sleep(for: .milliseconds(Int64(delay)))
-                    if !Task.isCancelled { sink.yield(.timer(id)) }
-                }
+                let now = ValidatorRuntime.clock()
+                if let wake = timers.start(id, at: now + delay) { setTimerWake(at: wake, now: now) }
             case .cancelTimer(let id):
-                timers.removeValue(forKey: id)?.cancel()
+                timers.cancel(id)
             case .requestPayload(let round):
                 awaitingPayload = round
                 offerPayload(round)
@@ -599,6 +666,7 @@ public actor ValidatorRuntime {
             perform(replica.handle(.blockExecuted(height: block.height, blockID: block.id, stateRoot: result.stateRoot),
                                    now: ValidatorRuntime.clock()))
         }
+        blockWaiters.release(upTo: executedHeight)
         if !uncommitted.isEmpty { uncommitted = uncommitted.filter { $0.value.round > committedRound } }
         let now = ValidatorRuntime.clock()
         if now >= lastExpiry + 1_000 {
@@ -677,6 +745,9 @@ public actor ValidatorRuntime {
             throw .database(path: store.databasePath, reason: "receipt of 0x\(row.id.hex) at height \(row.height): \(error)")
         }
     }
+
+    /// Admitted transactions waiting to be gossiped that are sent at once rather than at the next tick.
+    static let gossipAtOnce = 16
 
     private func scheduleGossip() {
         guard !gossipScheduled else { return }

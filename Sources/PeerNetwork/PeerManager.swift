@@ -191,11 +191,43 @@ public final class PeerManager: Sendable {
     }
 
     /// Queues `bytes` for every other validator, connected or not. Returns each
-    /// peer's outcome, in key order.
+    /// peer's outcome, in key order. The peers' drains are scheduled once per event loop
+    /// (one wake-up of each loop thread, not one per peer).
     @discardableResult
     public func broadcast(_ bytes: [UInt8]) -> [(peer: PublicKey, outcome: SendOutcome)] {
-        let peers = state.withLockedValue { $0.peers.keys.sorted() }
-        return peers.map { (peer: $0, outcome: send(bytes, to: $0)) }
+        let tooLarge = bytes.count + 1 > configuration.maximumFrameSize
+        let (outcomes, drains) = state.withLockedValue { state -> ([(peer: PublicKey, outcome: SendOutcome)], [(PublicKey, any Channel)]) in
+            let peers = state.peers.keys.sorted()
+            if tooLarge { return (peers.map { (peer: $0, outcome: .tooLarge) }, []) }
+            if state.stopped { return (peers.map { (peer: $0, outcome: .shutDown) }, []) }
+            var outcomes: [(peer: PublicKey, outcome: SendOutcome)] = []
+            var drains: [(PublicKey, any Channel)] = []
+            for peer in peers {
+                state.withSlot(peer) { slot in
+                    let dropped = slot.queue.append(bytes)
+                    outcomes.append((peer: peer, outcome: dropped == 0 ? .queued : .queuedDroppingOldest(dropped)))
+                    if let active = slot.active, !slot.drainScheduled {
+                        slot.drainScheduled = true
+                        drains.append((peer, active.channel))
+                    }
+                }
+            }
+            return (outcomes, drains)
+        }
+        var byLoop: [(loop: any EventLoop, drains: [(PublicKey, any Channel)])] = []
+        for drain in drains {
+            if let i = byLoop.firstIndex(where: { $0.loop === drain.1.eventLoop }) {
+                byLoop[i].drains.append(drain)
+            } else {
+                byLoop.append((drain.1.eventLoop, [drain]))
+            }
+        }
+        for (loop, drains) in byLoop {
+            loop.execute { [self] in
+                for (peer, channel) in drains { drain(peer: peer, channel: channel) }
+            }
+        }
+        return outcomes
     }
 
     /// The validators we are connected to, in key order.

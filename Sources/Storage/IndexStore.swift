@@ -37,10 +37,9 @@ public final class IndexStore: Sendable {
     public init(directory: String) throws(StorageError) {
         let path = (directory as NSString).appendingPathComponent("ballast-index.sqlite")
         databasePath = path
-        let config = NodeStore.configuration(synchronous: "NORMAL", readOnly: false)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try NodeStore.openPool(path: path, synchronous: .normal, checkpointPages: NodeStore.checkpointPages, readOnly: false)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
                 try db.execute(sql: """

@@ -109,16 +109,24 @@ public struct StoredSnapshot: Equatable, Sendable {
     }
 }
 
-/// A validator's durable store under its home folder: SQLite (WAL mode,
-/// `synchronous = FULL`) for committed blocks and the consensus safety state;
-/// snapshot files beside it. (Receipts and account history, which executing the
-/// blocks gives back, are in `IndexStore`, a second file in the same folder.)
+/// A validator's durable store under its home folder: SQLite (WAL mode) for committed
+/// blocks and the consensus safety state; snapshot files beside it. (Receipts and account
+/// history, which executing the blocks gives back, are in `IndexStore`, a second file in the
+/// same folder.)
 ///
-/// Every write is atomic and durable when it returns: a block in one SQL
-/// transaction; the safety state in one row; a snapshot as a file written,
-/// synced and renamed into place before the row that names it. A crash at any
-/// point leaves either the old or the new state, never a mix: at worst an
-/// orphan snapshot file, which is ignored.
+/// Every write is atomic: a block in one SQL transaction; the safety state in one row; a
+/// snapshot as a file written, synced and renamed into place before the row that names it. A
+/// crash at any point leaves either the old or the new state, never a mix: at worst an orphan
+/// snapshot file, which is ignored.
+///
+/// Durability: the safety state (with the voted block) and a snapshot's row are synced to disk
+/// before their write returns (`synchronous = FULL`). A committed block is not synced on its
+/// own (`NORMAL`): a process crash cannot lose it (it is in the operating system's cache when
+/// `commit` returns), and a power loss can lose only blocks committed after the last synced
+/// write, since syncing the write-ahead log syncs every transaction before it. That is the
+/// next vote's safety state, a few milliseconds later, or `syncCommittedBlocks()`. A node that
+/// lost such blocks restarts as if it had stopped before storing them, and fetches them again
+/// from its peers (docs/operations.md, "What a crash can lose").
 ///
 /// The store holds bytes, not types: the node encodes consensus and ledger
 /// values canonically, so this target depends on neither core.
@@ -149,12 +157,11 @@ public final class NodeStore: Sendable {
         if readOnly {
             guard FileManager.default.fileExists(atPath: dbPath) else { throw .database(path: dbPath, reason: "no such store") }
         }
-        // FULL: a commit is on disk (WAL synced) before it returns.
-        let config = NodeStore.configuration(synchronous: "FULL", readOnly: readOnly)
+        // FULL: a write is on disk (WAL synced) before it returns, unless it asks otherwise.
         let migrator = NodeStore.migrator
         do {
             if !readOnly { try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true) }
-            pool = try DatabasePool(path: dbPath, configuration: config)
+            pool = try NodeStore.openPool(path: dbPath, synchronous: .full, checkpointPages: NodeStore.blockStoreCheckpointPages, readOnly: readOnly)
             try pool.read { db in
                 if try migrator.hasBeenSuperseded(db) {
                     let unknown = try migrator.appliedIdentifiers(db).subtracting(NodeStore.formatMigrations).sorted()
@@ -178,10 +185,18 @@ public final class NodeStore: Sendable {
     public static let format = 5
     static let mmapBytes = 1 << 30
     static let writerCacheKiB = 64 * 1024
-    /// WAL pages between checkpoints (SQLite's default is 1,000, which a block of a thousand
-    /// transactions fills on its own): the tables' hot pages, rewritten by every block, are copied
-    /// to the database file once per checkpoint rather than once per block.
+    /// WAL pages between checkpoints of the index (SQLite's default is 1,000, which a batch of
+    /// blocks fills on its own): its hot pages, rewritten by every batch, are copied to the
+    /// database file once per checkpoint rather than once per batch.
     static let checkpointPages = 16_000
+    /// WAL pages between checkpoints of the block store (SQLite's default). It writes about 15
+    /// pages a block (the voted block, the committed block, the safety row), nearly all of them
+    /// new, so a longer interval saves little copying. A checkpoint runs inside the commit that
+    /// crosses the line, on the consensus path: 1,000 pages (4 MB) is a short pause about once a
+    /// second under load, where 16,000 (64 MB) was a long one; and the log stops growing after its
+    /// first 4 MB, so the vote's synced commit rewrites blocks the file already has and does not
+    /// wait for the file system to record a bigger file.
+    static let blockStoreCheckpointPages = 1_000
 
     private static let formatMigrations: Set<String> = ["v1", "v2: history tx id", "voted blocks", "binary receipts", "index in its own file"]
 
@@ -253,30 +268,84 @@ public final class NodeStore: Sendable {
         try NodeStore.read(pool, path: databasePath, body)
     }
 
-    /// The connection settings of the node's SQLite files (the block store and the index):
-    /// `synchronous` as given; pages read through a memory map rather than a pread per page
-    /// (address space only: the kernel's page cache holds the data either way); on the writing
-    /// connection a big page cache (readers' caches are dropped whenever the writer commits, so a
-    /// big one there would only cost memory) and a WAL checkpoint every `checkpointPages`.
-    static func configuration(synchronous: String, readOnly: Bool) -> Configuration {
+    /// SQLite's `synchronous` setting of a writing connection (https://sqlite.org/pragma.html#pragma_synchronous).
+    enum Synchronous: String {
+        /// In WAL mode: the log is synced before each checkpoint only.
+        case normal = "NORMAL"
+        /// In WAL mode: the log is synced at every commit.
+        case full = "FULL"
+    }
+
+    /// Opens a pool on one of the node's SQLite files (the block store and the index): its writer
+    /// at `synchronous`; pages read through a memory map rather than a pread per page (address
+    /// space only: the kernel's page cache holds the data either way); on the writing connection a
+    /// big page cache (readers' caches are dropped whenever the writer commits, so a big one there
+    /// would only cost memory) and a WAL checkpoint every `checkpointPages` pages.
+    ///
+    /// `synchronous` is set after the pool is open: GRDB sets `NORMAL` when it puts the writer in
+    /// WAL mode, after `prepareDatabase` has run, so a setting made there does not last.
+    static func openPool(path: String, synchronous: Synchronous, checkpointPages: Int, readOnly: Bool) throws -> DatabasePool {
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try db.execute(sql: "PRAGMA mmap_size = \(NodeStore.mmapBytes)")
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA cache_size = -\(NodeStore.writerCacheKiB)")
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(NodeStore.checkpointPages)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
             }
         }
-        return config
+        let pool = try DatabasePool(path: path, configuration: config)
+        if !readOnly { try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") } }
+        return pool
+    }
+
+    /// The writing connection's `synchronous` setting as SQLite reports it (0 off, 1 normal, 2 full).
+    func writerSynchronous() throws(StorageError) -> Int {
+        do { return try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 } } catch {
+            throw .database(path: databasePath, reason: "\(error)")
+        }
     }
 
     /// A write transaction on `pool`; a failure other than a `StorageError` names the file.
     static func write<T>(_ pool: DatabasePool, path: String, _ body: (Database) throws -> T) throws(StorageError) -> T {
         do { return try pool.write(body) } catch let error as StorageError { throw error } catch {
             throw .database(path: path, reason: "\(error)")
+        }
+    }
+
+    /// A write transaction that is not synced when it commits (the connection is `FULL` otherwise).
+    private func writeUnsynced<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw StorageError.database(path: databasePath, reason: "write transaction without a result") }
+                return result
+            }
+        } catch let error as StorageError { throw error } catch {
+            throw .database(path: databasePath, reason: "\(error)")
+        }
+    }
+
+    /// Syncs the write-ahead log to disk: every write so far (blocks, an unsynced safety state) is
+    /// then durable. The node's outbox calls it after an unsynced safety write, before the vote
+    /// leaves; the index writer before it stores a batch, so that the index is never ahead of the
+    /// blocks on disk (on start, an index above the block store is refused).
+    public func syncCommittedBlocks() throws(StorageError) {
+        let fd = open(databasePath + "-wal", O_RDONLY)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }   // no log: everything is in the database file, synced by the last checkpoint
+            throw .database(path: databasePath, reason: "open the write-ahead log to sync it: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else {
+            throw .database(path: databasePath, reason: "sync the write-ahead log: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -289,9 +358,11 @@ public final class NodeStore: Sendable {
 
     // MARK: Blocks
 
-    /// Stores a committed block, durably. Heights must follow on from the last one.
+    /// Stores a committed block. Heights must follow on from the last one. Not synced on its own:
+    /// durable once the next synced write (a safety state, a snapshot) or `syncCommittedBlocks`
+    /// returns; a process crash cannot lose it.
     public func commit(block: StoredBlock) throws(StorageError) {
-        try write { db in
+        try writeUnsynced { db in
             let last = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM block"))
             let expected = last.map { $0 + 1 } ?? block.height
             guard block.height == expected else { throw StorageError.outOfOrder(expected: expected, got: block.height) }
@@ -338,10 +409,12 @@ public final class NodeStore: Sendable {
 
     /// Persists the consensus safety state (last voted round, highest QC...) and, in the same
     /// transaction, the block a vote is for (`votedBlock`), forgetting voted blocks at or below
-    /// `committedRound` (they are committed or can no longer be). Returns only once it is on
-    /// disk: call it before any vote or timeout leaves the process.
-    public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0) throws(StorageError) {
-        try write { db in
+    /// `committedRound` (they are committed or can no longer be). `synced`: returns only once it
+    /// is on disk; otherwise the caller must call `syncCommittedBlocks` (which syncs every write
+    /// before it) before any vote or timeout that depends on it leaves the process.
+    public func saveSafetyState(_ bytes: [UInt8], votedBlock: VotedBlock? = nil, committedRound: UInt64 = 0,
+                                synced: Bool = true) throws(StorageError) {
+        let body = { (db: Database) throws -> Void in
             try db.cachedStatement(sql: "INSERT INTO safety (id, bytes) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes")
                 .execute(arguments: [Data(bytes)])
             if let votedBlock {
@@ -350,6 +423,7 @@ public final class NodeStore: Sendable {
                 try db.cachedStatement(sql: "DELETE FROM voted_block WHERE round <= ?").execute(arguments: [Int64(committedRound)])
             }
         }
+        if synced { try write(body) } else { try writeUnsynced(body) }
     }
 
     /// The voted blocks not yet forgotten, lowest round first.

@@ -80,6 +80,34 @@ import Testing
         }
     }
 
+    @Test func aRequestWithWaitIsAnsweredWhenItsBlockIsExecutedOrItsTimeIsUp() async throws {
+        let node = try await SingleNode.start()
+        defer { Task { await node.stop() } }
+        let clock = ContinuousClock()
+        // A block two heights on: the idle leader proposes empty blocks, so it comes within a second or so.
+        let next = await node.runtime.status().height + 2
+        var started = clock.now
+        let answer = try await Self.get(node.port, "/v1/blocks/\(next)/receipts?wait=10000", binary: true)
+        #expect(answer.status == 200)
+        #expect(try BlockReceipts(canonicalBytes: [UInt8](answer.body)).height == next)
+        #expect(clock.now - started < .seconds(9))
+        // A height far off: a 404 once the wait is over, not before.
+        started = clock.now
+        let missing = try await Self.get(node.port, "/v1/blocks/999999/receipts?wait=300", binary: true)
+        #expect(missing.status == 404)
+        #expect(clock.now - started >= .milliseconds(290))
+        // A height already executed is answered at once, whatever the wait.
+        started = clock.now
+        #expect(try await Self.get(node.port, "/v1/blocks/\(next)/receipts?wait=10000", binary: false).status == 200)
+        #expect(clock.now - started < .seconds(5))
+        for bad in ["abc", "-1", "10001"] {
+            let refused = try await Self.get(node.port, "/v1/blocks/1/receipts?wait=\(bad)", binary: true)
+            #expect(refused.status == 400)
+            let code = (try? JSONDecoder().decode([String: [String: String]].self, from: refused.body))?["error"]?["code"]
+            #expect(code == "bad_wait")
+        }
+    }
+
     static let sample = BlockReceipts(height: 42, entries: [
         .init(id: Blake2b.hash256([1]), index: 0,
               outcome: StoredReceipt(ok: true, code: nil, message: nil, orders: [

@@ -1,7 +1,7 @@
 import BallastCrypto
 import Foundation
 import GRDB
-import Storage
+@testable import Storage
 import TestSupport
 import Testing
 
@@ -96,6 +96,24 @@ import Testing
         #expect(throws: StorageError.self) { try store.commit(block: block(10, &g)) }
         try store.commit(block: block(11, &g))
         #expect(try store.latestHeight() == 11)
+    }
+
+    @Test func theWriterSyncsEveryCommitButABlocks() throws {
+        // GRDB sets NORMAL when it opens a pool in WAL mode, after the connection's own setup: the
+        // store sets FULL once the pool is open (2 is FULL), and a block's commit, which runs at
+        // NORMAL, puts it back, whether it succeeds or not.
+        let dir = freshDirectory()
+        var g = SplitMix64(seed: 5)
+        let store = try NodeStore(directory: dir)
+        #expect(try store.writerSynchronous() == 2)
+        try store.commit(block: block(1, &g))
+        #expect(try store.writerSynchronous() == 2)
+        #expect(throws: StorageError.self) { try store.commit(block: block(3, &g)) }
+        #expect(try store.writerSynchronous() == 2)
+        try store.saveSafetyState([1, 2, 3])
+        #expect(try store.writerSynchronous() == 2)
+        try store.syncCommittedBlocks()
+        #expect(try NodeStore(directory: dir).latestHeight() == 1)
     }
 
     @Test func safetyStateRoundTrips() throws {
