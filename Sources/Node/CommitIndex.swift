@@ -1,7 +1,11 @@
 import BallastCrypto
 import Dispatch
+import Foundation
 import Storage
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The receipts and account history of committed blocks, as every reader sees them: the blocks
 /// indexed in `IndexStore`, plus the blocks executed since, held here until a background writer
@@ -25,7 +29,10 @@ public final class CommitIndex: Sendable {
     private let blocks: NodeStore?
     private let delayMs: Int
     private let maxPendingBlocks: Int
+    /// Serializes batches: the scheduled ones, a full pending list's, a flush.
     private let queue = DispatchQueue(label: "ballast.commit-index")
+    /// Runs the scheduled batches on a thread of its own at a lower CPU priority.
+    private let timer: LowPriorityTimer
     private let state: Mutex<State>
 
     private struct State {
@@ -54,6 +61,16 @@ public final class CommitIndex: Sendable {
         self.delayMs = delayMs
         self.maxPendingBlocks = maxPendingBlocks
         state = Mutex(State(indexedHeight: try store.indexedHeight()))
+        // A batch is seconds of blocks written in one go: at full load a burst of 100-200 ms of
+        // CPU, at the same moment on every node of a local cluster (they execute the same blocks).
+        // At normal priority that burst held up votes and proposals and made the slowest
+        // percentile of commits (docs/benchmarks.md); at nice 10 the consensus threads go first
+        // and the batch takes the CPU they leave. `queue.sync` runs the batch on this thread.
+        timer = LowPriorityTimer(name: "ballast.commit-index")
+        timer.start { [weak self] in
+            guard let self else { return }
+            queue.sync { writePending() }
+        }
     }
 
     /// The height through which every block is in the store.
@@ -77,7 +94,7 @@ public final class CommitIndex: Sendable {
         if full {
             queue.sync { writePending() }
         } else if schedule {
-            queue.asyncAfter(deadline: .now() + .milliseconds(delayMs)) { [self] in writePending() }
+            timer.schedule(afterMilliseconds: delayMs)
         }
     }
 
@@ -149,5 +166,57 @@ public final class CommitIndex: Sendable {
             storeCursor = (lowestPending, 0)
         }
         return recent + (try store.history(of: address, before: storeCursor, limit: limit - recent.count))
+    }
+}
+
+/// A thread that runs an action once each time it is scheduled, after a delay, at nice 10 (Linux
+/// nice values are per thread). Scheduling again before the action ran moves the deadline. The
+/// thread ends when the timer is released.
+final class LowPriorityTimer: Sendable {
+    private final class Shared: Sendable {
+        let wake = DispatchSemaphore(value: 0)
+        let due = Mutex<ContinuousClock.Instant?>(nil)
+        let stopped = Atomic<Bool>(false)
+    }
+    private let shared = Shared()
+    private let name: String
+
+    init(name: String) { self.name = name }
+
+    deinit {
+        shared.stopped.store(true, ordering: .relaxed)
+        shared.wake.signal()
+    }
+
+    /// Starts the thread; `action` runs on it.
+    func start(_ action: @escaping @Sendable () -> Void) {
+        let shared = self.shared
+        let thread = Thread {
+            #if canImport(Glibc)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            #endif
+            while !shared.stopped.load(ordering: .relaxed) {
+                guard let due = shared.due.withLock({ $0 }) else {
+                    shared.wake.wait()
+                    continue
+                }
+                let left = due - .now
+                if left > .zero {
+                    let (seconds, attoseconds) = left.components
+                    _ = shared.wake.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+                    continue
+                }
+                shared.due.withLock { $0 = nil }
+                action()
+            }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs the action `ms` milliseconds from now.
+    func schedule(afterMilliseconds ms: Int) {
+        shared.due.withLock { $0 = .now + .milliseconds(ms) }
+        shared.wake.signal()
     }
 }
