@@ -63,9 +63,9 @@ public final class CommitIndex: Sendable {
         state = Mutex(State(indexedHeight: try store.indexedHeight()))
         // A batch is seconds of blocks written in one go: at full load a burst of 100-200 ms of
         // CPU, at the same moment on every node of a local cluster (they execute the same blocks).
-        // At normal priority that burst held up votes and proposals and made the slowest
-        // percentile of commits (docs/benchmarks.md); at nice 10 the consensus threads go first
-        // and the batch takes the CPU they leave. `queue.sync` runs the batch on this thread.
+        // At normal priority that burst competes with votes and proposals; at nice 10 the
+        // consensus threads go first and the batch takes the CPU they leave (half-rate p99 moved
+        // in that direction, within the machine's noise: docs/benchmarks.md). `queue.sync` runs the batch on this thread.
         timer = LowPriorityTimer(name: "ballast.commit-index")
         timer.start { [weak self] in
             guard let self else { return }
