@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "BallastCryptoTests", dependencies: ["BallastCrypto", "Codec"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "BallastCrypto", "Codec", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "BallastCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "BallastCrypto", "Codec", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MempoolTests", dependencies: ["Mempool", "Ledger", "BallastCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
