@@ -72,6 +72,8 @@ public actor ValidatorRuntime {
     let store: NodeStore
     /// Receipts and account history: the index file plus the blocks executed since its last batch.
     let index: CommitIndex
+    /// Writes the ledger snapshots, off this actor.
+    let snapshots: SnapshotWriter
     public nonisolated let mempool: Mempool
     public nonisolated let metrics: NodeMetrics
     /// The peer transport, through the outbox that holds messages until the safety state written
@@ -207,6 +209,7 @@ public actor ValidatorRuntime {
         }
         self.ledger = ledger
         self.index = index
+        snapshots = SnapshotWriter(store: store, crashPoint: crashPoint)
         executedHeight = height
         rootsByHeight = roots
         lastBlockTime = recent.last?.block.timestamp ?? 0
@@ -633,14 +636,18 @@ public actor ValidatorRuntime {
                 logger.critical("\(halted!.description)")
                 return
             }
+            if let failure = snapshots.failure {
+                halted = NodeHalt("cannot write a snapshot of the ledger: \(failure)")
+                logger.critical("\(halted!.description)")
+                return
+            }
             let result = ledger.apply(block: BlockInput(timeMs: Int64(block.timestamp), transactions: transactions.map(\.transaction)))
             do {
                 try store.commit(block: StoredBlock(height: block.height, hash: block.id, stateRoot: result.stateRoot, bytes: proposal.canonicalBytes))
                 index.append(ValidatorRuntime.indexed(height: block.height, transactions: transactions, result: result))
                 if crashPoint == .afterBlock(height: block.height) { crashPoint?.crash() }
                 if block.height % UInt64(config.snapshotInterval) == 0 {
-                    try store.saveSnapshot(StoredSnapshot(height: block.height, stateRoot: result.stateRoot, bytes: ledger.snapshot()))
-                    if crashPoint == .afterSnapshot(height: block.height) { crashPoint?.crash() }
+                    snapshots.save(height: block.height, stateRoot: result.stateRoot, ledger: ledger)
                 }
             } catch {
                 halted = NodeHalt("cannot store block \(block.height): \(error)")
