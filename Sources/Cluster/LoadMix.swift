@@ -50,7 +50,8 @@ public struct LoadAccounts: Sendable {
 }
 
 /// The realistic transaction mix of `ballast cluster load`, as a seeded generator of
-/// (account, action) pairs. Percent of the stream: quotes 35, cancels 20, taker orders 25,
+/// (account, action) pairs. Percent of the stream: quotes 35, cancels 20 (a maker's "cancel all"
+/// in one market), taker orders 25,
 /// basis trades 10, lending (margin mode, supply, borrow, repay) 5, leveraged perp buys 5.
 /// Prices follow the marks the generator is told.
 public struct LoadMix: Sendable {
@@ -62,6 +63,9 @@ public struct LoadMix: Sendable {
     public var weights = Manifest.Mix()
     var rng: WorkloadRandom
     let makers: [Int], takers: [Int], basis: [Int], borrowers: [Int], leveraged: [Int]
+    /// A maker's youngest quote pairs, which it does not cancel (see `cancelOldest`), and the
+    /// most pairs it holds before it cancels instead of quoting.
+    static let quotesYoung = 4, quotesKept = 48
     /// Each maker's live quotes, oldest first: the market and the client ids of its bid and ask.
     var quotes: [Int: [(MarketID, [ClientOrderID])]] = [:]
     var nextClientID: UInt64 = 1
@@ -101,14 +105,7 @@ public struct LoadMix: Sendable {
         // Cumulative: a roll that picks a kind also counts for every kind after it, so a kind
         // without accounts hands its share on.
         if roll < w.maker, let i = pick(makers) { return (i, quote(i)) }
-        if roll < w.maker + w.cancel, let i = pick(makers) {
-            if var list = quotes[i], !list.isEmpty {
-                let (market, ids) = list.removeFirst()
-                quotes[i] = list
-                return (i, .cancel(ids.map { .client(market: market, clientID: $0) }))
-            }
-            return (i, quote(i))
-        }
+        if roll < w.maker + w.cancel, let i = pick(makers) { return (i, cancelOldest(i) ?? quote(i)) }
         if roll < w.maker + w.cancel + w.taker, let i = pick(takers) { return (i, take()) }
         if roll < w.maker + w.cancel + w.taker + w.basis, let i = pick(basis), let trade = basisTrade(i) { return (i, trade) }
         if roll < w.total - w.leveraged, let i = pick(borrowers) { return (i, lend(i)) }
@@ -145,18 +142,34 @@ public struct LoadMix: Sendable {
         return ClientOrderID(storage: (UInt64(account), nextClientID))
     }
 
-    /// A bid and an ask 5 to 30 basis points from the mark, 200 to 2,000 USDC each.
+    /// Maker i's "cancel all" in the market of its oldest quote, or nil while it holds
+    /// `quotesYoung` pairs or fewer.
+    ///
+    /// Why not a cancel of the oldest pair by client id: a cancel is all or nothing, so once a
+    /// taker has filled one side of the pair the cancel fails, and the other side rests for ever
+    /// (at full load about 20,000 resting orders per 30 s, most of the cancels failing with
+    /// `order_not_found`). A market maker cancels everything it has in a market and quotes
+    /// again; each cancel clears the maker's oldest quote and its others in that market (one in
+    /// fourteen), and quotes come at 35 against 20 for cancels, so a maker holds about a dozen
+    /// pairs. The youngest `quotesYoung` pairs are never what a cancel is for (one sent a moment
+    /// before could land in the same block, where cancels run before orders); a young quote the
+    /// cancel does clear, or one that lands after it, goes with the next cancel in that market.
+    mutating func cancelOldest(_ i: Int) -> Action? {
+        guard let list = quotes[i], list.count > LoadMix.quotesYoung, let market = list.first?.0 else { return nil }
+        quotes[i] = list.filter { $0.0 != market }
+        return .cancelAll(market: market)
+    }
+
+    /// A bid and an ask 5 to 30 basis points from the mark, 200 to 2,000 USDC each; a maker that
+    /// already holds `quotesKept` pairs cancels instead.
     mutating func quote(_ i: Int) -> Action {
+        if (quotes[i]?.count ?? 0) >= LoadMix.quotesKept, let cancel = cancelOldest(i) { return cancel }
         let m = rng.below(markets.count)
         let half = Int64(500 + rng.below(2_500))
         let usdc = Int64(200 + rng.below(1_800))
         let bid = price(m, offsetPpm: -half), ask = price(m, offsetPpm: half)
         let ids = [clientID(i), clientID(i)]
-        var list = quotes[i] ?? []
-        list.append((MarketID(m), ids))
-        // A maker whose old quotes were filled or never cancelled forgets them after a while.
-        if list.count > 16 { list.removeFirst() }
-        quotes[i] = list
+        quotes[i, default: []].append((MarketID(m), ids))
         return .placeOrders([
             OrderRequest(market: MarketID(m), side: .buy, price: bid, size: size(m, usdc: usdc, price: bid), clientID: ids[0]),
             OrderRequest(market: MarketID(m), side: .sell, price: ask, size: size(m, usdc: usdc, price: ask), clientID: ids[1]),

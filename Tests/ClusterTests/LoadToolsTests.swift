@@ -44,7 +44,7 @@ import Testing
         }
         // 35% quotes + 20% cancels (a quote when nothing is left to cancel) + 25% taker + 10% basis
         // + 5% leveraged buys = 95% orders or cancels.
-        let orders = kinds["order", default: 0], cancels = kinds["cancel", default: 0]
+        let orders = kinds["order", default: 0], cancels = kinds["cancelAll", default: 0]
         #expect(abs(orders + cancels - draws * 95 / 100) < draws / 50)
         #expect(cancels > draws * 15 / 100 && cancels <= draws * 20 / 100 + draws / 50)
         let lending = ["setMarginMode", "supply", "borrow", "repay"].map { kinds[$0, default: 0] }.reduce(0, +)
@@ -59,6 +59,45 @@ import Testing
             let (i, x) = a.next(), (j, y) = b.next()
             #expect(i == j && x == y)
         }
+    }
+
+    /// Makers cancel what they quoted, so the orders they leave resting stay bounded however
+    /// long the load runs, and a cancel is never for a market whose oldest quote is one of the
+    /// maker's `quotesYoung` youngest (one that young could still be on its way to the book).
+    @Test func makersKeepTheirRestingQuotesBounded() throws {
+        let genesis = try Self.testnet()
+        var mix = LoadMix(assets: genesis.assets, markets: genesis.markets, accounts: 100, seed: 13)
+        // Each maker's orders on the book: client id -> market, and their order of placing.
+        var live: [Int: [ClientOrderID: MarketID]] = [:]
+        var placedIDs: [Int: [ClientOrderID]] = [:]
+        var peak = 0, placed = 0, cancels = 0
+        for draw in 0..<40_000 {
+            let (i, action) = mix.next()
+            switch action {
+            case .placeOrders(let orders) where LoadRole.of(i) == .marketMaker:
+                for o in orders {
+                    guard let id = o.clientID else { continue }
+                    live[i, default: [:]][id] = o.market
+                    placedIDs[i, default: []].append(id)
+                    placed += 1
+                }
+            case .cancelAll(let market?):
+                cancels += 1
+                let mine = live[i] ?? [:]
+                let oldest = (placedIDs[i] ?? []).first { mine[$0] != nil }
+                // The market of the maker's oldest live quote, placed before its youngest pairs.
+                #expect(oldest.flatMap { mine[$0] } == market)
+                let placedAfter = (placedIDs[i] ?? []).count - 1 - (oldest.flatMap { placedIDs[i]?.firstIndex(of: $0) } ?? 0)
+                #expect(placedAfter >= 2 * LoadMix.quotesYoung)
+                live[i] = mine.filter { $0.value != market }
+            default: break
+            }
+            if draw > 20_000 { peak = max(peak, live.values.map(\.count).max() ?? 0) }
+        }
+        let resting = live.values.map(\.count).reduce(0, +)
+        // At most `quotesKept` pairs per maker (40 makers).
+        #expect(cancels > 6_000 && placed > 20_000)
+        #expect(peak <= 2 * LoadMix.quotesKept && resting <= 40 * 2 * LoadMix.quotesKept)
     }
 
     /// A manifest's `load.mix` weights set the shares: here half takers, a quarter basis
