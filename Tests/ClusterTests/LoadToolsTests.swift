@@ -100,6 +100,23 @@ import Testing
         #expect(peak <= 2 * LoadMix.quotesKept && resting <= 40 * 2 * LoadMix.quotesKept)
     }
 
+    /// At a fixed rate the generator sends whole batches, each when its last transaction is due,
+    /// and sleeps until the next one is.
+    @Test func aFixedRateSendsWholeBatchesWhenTheyAreDue() {
+        // 2,600/s in batches of 50: one every 19.2 ms.
+        #expect(LoadGenerator.dueAtFixedRate(2_600, elapsed: 0.010, sent: 0, batch: 50) == 0)
+        #expect(LoadGenerator.dueAtFixedRate(2_600, elapsed: 0.0193, sent: 0, batch: 50) == 50)
+        #expect(LoadGenerator.dueAtFixedRate(2_600, elapsed: 0.030, sent: 50, batch: 50) == 0)
+        #expect(LoadGenerator.dueAtFixedRate(2_600, elapsed: 0.100, sent: 50, batch: 50) == 200)
+        // One per request: everything due.
+        #expect(LoadGenerator.dueAtFixedRate(2_600, elapsed: 0.010, sent: 20, batch: 1) == 6)
+        #expect(LoadGenerator.dueAtFixedRate(2_600, elapsed: 0.010, sent: 30, batch: 1) == 0)
+        // Sleep until the next batch: 50 sent at 10 ms, the second batch is due at 38.5 ms.
+        #expect(abs(LoadGenerator.waitAtFixedRate(2_600, elapsed: 0.010, sent: 50, batch: 50) - 0.02846) < 0.0001)
+        #expect(LoadGenerator.waitAtFixedRate(2_600, elapsed: 0.050, sent: 50, batch: 50) == 0.001)
+        #expect(LoadGenerator.waitAtFixedRate(10, elapsed: 0, sent: 0, batch: 50) == 0.1)
+    }
+
     /// A manifest's `load.mix` weights set the shares: here half takers, a quarter basis
     /// trades, a quarter lending, and no quotes, cancels or leveraged buys at all.
     @Test func theManifestsMixWeightsSetTheShares() throws {
