@@ -35,7 +35,7 @@ let package = Package(
         // The deterministic state machine. Pure: no IO, clocks, threads or randomness.
         .target(name: "Ledger", dependencies: ["BallastCrypto", "Codec"]),
         // The node's durable store: blocks, receipts, history, safety state (SQLite), snapshots.
-        .target(name: "Storage", dependencies: ["BallastCrypto", "Codec", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Storage", dependencies: ["BallastCrypto", "Codec", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         // Pending transactions: admission checks, parallel verification, reaping for proposals.
         .target(name: "Mempool", dependencies: ["BallastCrypto", "Codec", "Ledger"]),
         // A validator process: wires the pure cores to storage, network, mempool and the HTTP API.

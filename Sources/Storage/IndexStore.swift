@@ -156,14 +156,17 @@ public final class IndexStore: Sendable {
             // the large level in one sorted pass. Two ids can share a prefix (2^32 tries make
             // that happen), so a lookup compares the whole id stored with the receipt.
             // A transaction commits once; a second receipt would be a bug upstream, so it fails the batch.
-            let insertReceipt = try db.cachedStatement(sql: "INSERT INTO receipt (height, position, id, receipt) VALUES (?, ?, ?, ?)")
-            let insertID = try db.cachedStatement(sql: "INSERT INTO tx_id_recent (prefix, height, position) VALUES (?, ?, ?)")
-            let insertHistory = try db.cachedStatement(sql: "INSERT INTO history (address, height, events) VALUES (?, ?, ?)")
+            var insertReceipt = try RowInserter(db, sql: "INSERT INTO receipt (height, position, id, receipt) VALUES (?, ?, ?, ?)")
+            var insertID = try RowInserter(db, sql: "INSERT INTO tx_id_recent (prefix, height, position) VALUES (?, ?, ?)")
+            var insertHistory = try RowInserter(db, sql: "INSERT INTO history (address, height, events) VALUES (?, ?, ?)")
             var events = ByteWriter(capacity: 1024)
             for block in blocks {
                 for tx in block.transactions {
-                    try insertReceipt.execute(arguments: [Int64(tx.height), tx.index, Data(tx.id.bytes), Data(tx.receipt)])
-                    try insertID.execute(arguments: [Data(tx.id.bytes.prefix(8)), Int64(tx.height), tx.index])
+                    insertReceipt.bind(Int64(tx.height)); insertReceipt.bind(Int64(tx.index))
+                    insertReceipt.bind(tx.id); insertReceipt.bind(tx.receipt)
+                    try insertReceipt.run()
+                    insertID.bind(tx.id, first: 8); insertID.bind(Int64(tx.height)); insertID.bind(Int64(tx.index))
+                    try insertID.run()
                     recentIDs += 1
                 }
                 // One row per account: its events in block order (which is sequence order).
@@ -172,7 +175,8 @@ public final class IndexStore: Sendable {
                 for address in byAccount.keys.sorted() {
                     events.removeAll()
                     for i in byAccount[address] ?? [] { IndexStore.encode(block.history[i], to: &events) }
-                    try insertHistory.execute(arguments: [Data(address.bytes), Int64(block.height), Data(events.bytes)])
+                    insertHistory.bind(address); insertHistory.bind(Int64(block.height)); insertHistory.bind(events.bytes)
+                    try insertHistory.run()
                 }
             }
             if recentIDs >= max(minimumMerge, mergedIDs / 8) {

@@ -36,6 +36,24 @@ import Testing
         #expect(try index.committedHeights(of: [neverCommitted, a, b]) == [nil, 1, 2])
     }
 
+    /// A failed insert fails the whole batch and stores none of it; an empty receipt is stored as
+    /// empty bytes (not as NULL, which the table refuses).
+    @Test func aFailedInsertStoresNothingAndAnEmptyReceiptIsKept() throws {
+        let index = try IndexStore(directory: freshDirectory())
+        let a = id(prefix: 4, tail: 1), b = id(prefix: 4, tail: 2), c = id(prefix: 5, tail: 1)
+        try index.write([IndexedBlock(height: 1, transactions: [StoredTransaction(id: a, height: 1, index: 0, receipt: [])], history: [])])
+        #expect(try index.transactions(ids: [a]) == [StoredTransaction(id: a, height: 1, index: 0, receipt: [])])
+        // Two receipts at one position of one block: the second insert fails.
+        let clash = IndexedBlock(height: 2, transactions: [StoredTransaction(id: b, height: 2, index: 0, receipt: [1]),
+                                                           StoredTransaction(id: c, height: 2, index: 0, receipt: [2])], history: [])
+        #expect(throws: StorageError.self) { try index.write([clash]) }
+        #expect(try index.indexedHeight() == 1)
+        #expect(try index.committedHeights(of: [a, b, c]) == [1, nil, nil])
+        // The next batch goes in as if the failed one had never been tried.
+        try index.write([block(2, [b, c])])
+        #expect(try index.committedHeights(of: [a, b, c]) == [1, 2, 2])
+    }
+
     /// With merges after every few ids, every id written stays findable (in either level, before
     /// and after a reopen), and a colliding prefix is found in both levels at once.
     @Test func everyIDStaysFindableAcrossMergesAndReopen() throws {
