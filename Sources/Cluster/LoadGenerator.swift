@@ -330,12 +330,6 @@ public final class LoadGenerator: Sendable {
             generatorCPUSeconds: (generatorCPU * 100).rounded() / 100, bound: nil)
     }
 
-    /// Sends to the next healthy node in turn, one transaction or `options.batch` per request; the
-    /// answers are counted when they arrive. When a node fails or does not answer within the
-    /// connection's deadline it is marked (`ClusterConnection.markFailed`) and the request goes to
-    /// the next healthy node, until every node has been tried; so do the transactions that node
-    /// admitted and that have not committed (they wait in its mempool, or died with it). A
-    /// transaction's latency still counts from its first send.
     /// How many transactions to send now at `rate` per second, `elapsed` seconds in, `sent` so far:
     /// whole batches only, a batch leaving when its last transaction is due (at 2,600/s, batches
     /// of 50 every 19 ms). Sending what was due at each wake-up made requests of two or three
@@ -350,6 +344,12 @@ public final class LoadGenerator: Sendable {
         min(max(Double(sent + max(1, batch)) / Double(max(1, rate)) - elapsed, 0.001), 0.1)
     }
 
+    /// Sends to the next healthy node in turn, one transaction or `options.batch` per request; the
+    /// answers are counted when they arrive. When a node fails or does not answer within the
+    /// connection's deadline it is marked (`ClusterConnection.markFailed`) and the request goes to
+    /// the next healthy node, until every node has been tried; so do the transactions that node
+    /// admitted and that have not committed (they wait in its mempool, or died with it). A
+    /// transaction's latency still counts from its first send.
     private func send(_ transactions: [(bytes: [UInt8], id: Hash256)]) {
         for tx in transactions { tracker.submitted(tx.id, bytes: tx.bytes) }
         LoadGenerator.dispatch(transactions, batch: options.batch, resend: false, connection: connection, tracker: tracker)

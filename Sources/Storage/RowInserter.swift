@@ -45,10 +45,11 @@ struct RowInserter {
         let s = statement.sqliteStatement
         column = 0
         let code = sqlite3_step(s)
+        // The message is read before the reset, which may replace it.
+        let message = code == SQLITE_DONE ? nil : connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
         sqlite3_reset(s)
         guard code == SQLITE_DONE else {
-            let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "SQLite error \(code)"
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message ?? "SQLite error \(code)", sql: statement.sql)
         }
     }
 }
