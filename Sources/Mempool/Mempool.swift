@@ -71,7 +71,16 @@ public struct PendingTransaction: Sendable {
     public let transaction: SignedTransaction
     public let id: Hash256
     public let bytes: [UInt8]
-    public var sender: Address { transaction.transaction.sender }
+    /// The signer's address, hashed once here: the mempool's per-account count reads it on every
+    /// admission and removal.
+    public let sender: Address
+
+    init(transaction: SignedTransaction, id: Hash256, bytes: [UInt8]) {
+        self.transaction = transaction
+        self.id = id
+        self.bytes = bytes
+        sender = transaction.transaction.sender
+    }
 }
 
 /// Pending transactions between admission and commit.
@@ -98,6 +107,8 @@ public final class Mempool: Sendable {
         var committed: Set<Hash256> = []
         var committedRing: [Hash256] = []
         var committedNext = 0
+        /// Counts the calls of `removeCommitted` that added ids to `committed`.
+        var committedGeneration: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -124,25 +135,42 @@ public final class Mempool: Sendable {
     /// (nil when it may). Returns the admitted transaction, to gossip once.
     public func admit(_ bytes: [UInt8], nowMs: Int64, nonceCheck: (Transaction) -> String? = { _ in nil }) throws(AdmissionError) -> PendingTransaction {
         let candidate = try decode(bytes)
-        try precheck(candidate)
+        let generation = try precheck(candidate)
         try verify(candidate, nowMs: nowMs, nonceCheck: nonceCheck)
-        try insert(candidate)
+        try state.withLock { (s) throws(AdmissionError) in try insert(candidate, into: &s, checkedAt: generation) }
         return candidate
     }
 
     /// Admits a batch (for example, gossip from a peer), verifying signatures on
     /// all cores. Results are in input order.
     public func admitBatch(_ batch: [[UInt8]], nowMs: Int64, nonceCheck: @Sendable (Transaction) -> String? = { _ in nil }) -> [Result<PendingTransaction, AdmissionError>] {
+        admitBatch(decoded: batch.map { bytes in Result { () throws(AdmissionError) -> PendingTransaction in try decode(bytes) } },
+                   nowMs: nowMs, nonceCheck: nonceCheck)
+    }
+
+    /// `admitBatch` for a batch already through `decode` (a caller that reads the decoded
+    /// transactions first, for their senders, does not decode them twice). A failed entry keeps
+    /// its error.
+    public func admitBatch(decoded batch: [Result<PendingTransaction, AdmissionError>], nowMs: Int64,
+                           nonceCheck: @Sendable (Transaction) -> String? = { _ in nil }) -> [Result<PendingTransaction, AdmissionError>] {
         var results = [Result<PendingTransaction, AdmissionError>?](repeating: nil, count: batch.count)
         var candidates: [(index: Int, tx: PendingTransaction)] = []
-        for (i, bytes) in batch.enumerated() {
-            do throws(AdmissionError) {
-                let c = try decode(bytes)
-                try precheck(c)
-                candidates.append((i, c))
-            } catch {
-                results[i] = .failure(error)
+        candidates.reserveCapacity(batch.count)
+        // The cheap checks for the whole batch under one lock, before the signatures.
+        let generation = state.withLock { s in
+            for (i, decoded) in batch.enumerated() {
+                do throws(AdmissionError) {
+                    let c = try decoded.get()
+                    guard c.transaction.transaction.chainID == chainID else {
+                        throw .wrongChain(expected: chainID, actual: c.transaction.transaction.chainID)
+                    }
+                    try checkRoom(for: c, in: s, committedSince: nil)
+                    candidates.append((i, c))
+                } catch {
+                    results[i] = .failure(error)
+                }
             }
+            return s.committedGeneration
         }
         let verdicts = VerdictBuffer(count: candidates.count)
         let toVerify = candidates.map(\.tx)
@@ -159,16 +187,18 @@ public final class Mempool: Sendable {
                 i += chunks
             }
         }
-        for (k, candidate) in candidates.enumerated() {
-            if let error = verdicts.get(k) {
-                results[candidate.index] = .failure(error)
-                continue
-            }
-            do throws(AdmissionError) {
-                try insert(candidate.tx)
-                results[candidate.index] = .success(candidate.tx)
-            } catch {
-                results[candidate.index] = .failure(error)
+        state.withLock { s in
+            for (k, candidate) in candidates.enumerated() {
+                if let error = verdicts.get(k) {
+                    results[candidate.index] = .failure(error)
+                    continue
+                }
+                do throws(AdmissionError) {
+                    try insert(candidate.tx, into: &s, checkedAt: generation)
+                    results[candidate.index] = .success(candidate.tx)
+                } catch {
+                    results[candidate.index] = .failure(error)
+                }
             }
         }
         return results.map { $0 ?? .failure(.malformed("not processed")) }
@@ -197,6 +227,7 @@ public final class Mempool: Sendable {
     /// copies are refused as duplicates.
     public func removeCommitted(_ ids: [Hash256]) {
         state.withLock { s in
+            if !ids.isEmpty { s.committedGeneration &+= 1 }
             for id in ids {
                 Mempool.remove(id, from: &s)
                 guard !s.committed.contains(id) else { continue }
@@ -234,7 +265,8 @@ public final class Mempool: Sendable {
 
     // MARK: Steps of admission
 
-    private func decode(_ bytes: [UInt8]) throws(AdmissionError) -> PendingTransaction {
+    /// The first step of admission: the size limit, the canonical decoding and the id.
+    public func decode(_ bytes: [UInt8]) throws(AdmissionError) -> PendingTransaction {
         guard bytes.count <= limits.maxTransactionBytes else {
             throw .tooLarge(size: bytes.count, maximum: limits.maxTransactionBytes)
         }
@@ -244,33 +276,39 @@ public final class Mempool: Sendable {
     }
 
     /// Cheap checks that need the lock, run before the expensive signature check.
-    private func precheck(_ tx: PendingTransaction) throws(AdmissionError) {
+    private func precheck(_ tx: PendingTransaction) throws(AdmissionError) -> UInt64 {
         guard tx.transaction.transaction.chainID == chainID else {
             throw .wrongChain(expected: chainID, actual: tx.transaction.transaction.chainID)
         }
-        try state.withLock { (s) throws(AdmissionError) in try checkRoom(for: tx, in: s) }
+        return try state.withLock { (s) throws(AdmissionError) -> UInt64 in
+            try checkRoom(for: tx, in: s, committedSince: nil)
+            return s.committedGeneration
+        }
     }
 
     private func verify(_ tx: PendingTransaction, nowMs: Int64, nonceCheck: (Transaction) -> String?) throws(AdmissionError) {
         let nonce = tx.transaction.transaction.nonce
         guard Mempool.nonceInWindow(nonce, nowMs: nowMs) else { throw .nonceOutOfWindow(nonce: nonce, nowMs: nowMs) }
         if let reason = nonceCheck(tx.transaction.transaction) { throw .nonceRejected(reason) }
-        guard tx.transaction.hasValidSignature else { throw .badSignature }
+        guard tx.transaction.hasValidSignature(canonicalBytes: tx.bytes) else { throw .badSignature }
     }
 
-    private func insert(_ tx: PendingTransaction) throws(AdmissionError) {
-        try state.withLock { (s) throws(AdmissionError) in
-            // Checked again under the lock: another thread may have added it meanwhile.
-            try checkRoom(for: tx, in: s)
-            s.pending[tx.id] = tx
-            s.order.append(tx.id)
-            s.perAccount[tx.sender, default: 0] += 1
-            s.totalBytes += tx.bytes.count
-        }
+    /// Inserts `tx`, prechecked when the committed ids were at `generation`.
+    private func insert(_ tx: PendingTransaction, into s: inout State, checkedAt generation: UInt64) throws(AdmissionError) {
+        // Checked again under this lock: another thread may have added it meanwhile, or its block
+        // committed (the committed ids are looked up again only if some block did).
+        try checkRoom(for: tx, in: s, committedSince: generation)
+        s.pending[tx.id] = tx
+        s.order.append(tx.id)
+        s.perAccount[tx.sender, default: 0] += 1
+        s.totalBytes += tx.bytes.count
     }
 
-    private func checkRoom(for tx: PendingTransaction, in s: borrowing State) throws(AdmissionError) {
-        if s.pending[tx.id] != nil || s.committed.contains(tx.id) { throw .duplicate }
+    /// Throws unless `tx` may join: not pending, not recently committed, within the limits. With
+    /// `committedSince`, the committed ids are looked up only when they changed since that generation.
+    private func checkRoom(for tx: PendingTransaction, in s: borrowing State, committedSince generation: UInt64?) throws(AdmissionError) {
+        if s.pending[tx.id] != nil { throw .duplicate }
+        if generation != s.committedGeneration, s.committed.contains(tx.id) { throw .duplicate }
         if s.pending.count >= limits.maxTransactions || s.totalBytes + tx.bytes.count > limits.maxBytes {
             throw .full(limit: limits.maxTransactions)
         }

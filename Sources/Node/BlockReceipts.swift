@@ -98,13 +98,8 @@ extension ValidatorRuntime {
     /// Reads without entering the actor: the index keeps an executed block's rows in memory
     /// until they are stored.
     nonisolated func blockReceiptRows(at height: UInt64) throws -> [StoredTransaction]? {
-        guard height <= index.height, let stored = try store.block(at: height) else { return nil }
-        let block = try Proposal(canonicalBytes: stored.bytes).block
-        var seen = Set<Hash256>(minimumCapacity: block.payload.count)
-        return try index.transactions(ids: block.payload.map { Blake2b.hash256($0) }).compactMap { row -> StoredTransaction? in
-            guard let row, row.height == height, seen.insert(row.id).inserted else { return nil }
-            return row
-        }
+        guard height >= 1, height <= index.height else { return nil }
+        return try index.transactions(atHeight: height)
     }
 
     /// The receipts of the block at `height` in their binary form (`BlockReceipts`), or nil

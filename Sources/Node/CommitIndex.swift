@@ -137,6 +137,17 @@ public final class CommitIndex: Sendable {
         return found
     }
 
+    /// The transactions the block at `height` executed, in block order, with their receipts (empty
+    /// for a block that executed none, or one not executed yet).
+    public func transactions(atHeight height: UInt64) throws(StorageError) -> [StoredTransaction] {
+        let pending = state.withLock { s -> [StoredTransaction]? in
+            guard let first = s.pending.first?.height, height >= first, height - first < UInt64(s.pending.count) else { return nil }
+            return s.pending[Int(height - first)].transactions
+        }
+        if let pending { return pending }
+        return try store.transactions(atHeight: height)
+    }
+
     /// The height at which each of `ids` was committed (nil for one never committed).
     public func committedHeights(of ids: [Hash256]) throws(StorageError) -> [UInt64?] {
         try transactions(ids: ids).map { $0?.height }

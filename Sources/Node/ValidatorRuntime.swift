@@ -378,14 +378,15 @@ public actor ValidatorRuntime {
         // Only the senders' nonce sets go with the task, read here. A copy of the whole ledger
         // would share its big arrays (the state tree, the accounts) with the actor's, and every
         // block executed while the task runs would copy them before changing them.
+        // Decoded here, once: the task takes the decoded transactions.
+        let decoded = batch.map { bytes in Result { () throws(AdmissionError) -> PendingTransaction in try pool.decode(bytes) } }
         var nonces: [PublicKey: NonceSet] = [:]
-        for bytes in batch {
-            guard let tx = try? SignedTransaction(canonicalBytes: bytes), nonces[tx.transaction.signer] == nil else { continue }
-            nonces[tx.transaction.signer] = ledger.account(tx.transaction.sender).nonces
+        for case .success(let pending) in decoded where nonces[pending.transaction.transaction.signer] == nil {
+            nonces[pending.transaction.transaction.signer] = ledger.account(pending.sender).nonces
         }
         let senders = nonces
         return await Task.detached {
-            pool.admitBatch(batch, nowMs: now) { tx in
+            pool.admitBatch(decoded: decoded, nowMs: now) { tx in
                 (senders[tx.signer] ?? NonceSet()).check(tx.nonce, blockTimeMs: now).map { "\($0)" }
             }
         }.value
@@ -725,7 +726,7 @@ public actor ValidatorRuntime {
                 continue
             }
             guard let tx = try? SignedTransaction(canonicalBytes: bytes), tx.transaction.chainID == chainID,
-                  seen.insert(ids[i]).inserted, !committedEarlier[i], tx.hasValidSignature else { continue }
+                  seen.insert(ids[i]).inserted, !committedEarlier[i], tx.hasValidSignature(canonicalBytes: bytes) else { continue }
             out.append((ids[i], tx))
         }
         return out

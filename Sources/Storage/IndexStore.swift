@@ -156,9 +156,9 @@ public final class IndexStore: Sendable {
             // the large level in one sorted pass. Two ids can share a prefix (2^32 tries make
             // that happen), so a lookup compares the whole id stored with the receipt.
             // A transaction commits once; a second receipt would be a bug upstream, so it fails the batch.
-            var insertReceipt = try RowInserter(db, sql: "INSERT INTO receipt (height, position, id, receipt) VALUES (?, ?, ?, ?)")
-            var insertID = try RowInserter(db, sql: "INSERT INTO tx_id_recent (prefix, height, position) VALUES (?, ?, ?)")
-            var insertHistory = try RowInserter(db, sql: "INSERT INTO history (address, height, events) VALUES (?, ?, ?)")
+            var insertReceipt = try BoundStatement(db, sql: "INSERT INTO receipt (height, position, id, receipt) VALUES (?, ?, ?, ?)")
+            var insertID = try BoundStatement(db, sql: "INSERT INTO tx_id_recent (prefix, height, position) VALUES (?, ?, ?)")
+            var insertHistory = try BoundStatement(db, sql: "INSERT INTO history (address, height, events) VALUES (?, ?, ?)")
             var events = ByteWriter(capacity: 1024)
             for block in blocks {
                 for tx in block.transactions {
@@ -219,18 +219,35 @@ public final class IndexStore: Sendable {
     public func transactions(ids: [Hash256]) throws(StorageError) -> [StoredTransaction?] {
         if ids.isEmpty { return [] }
         return try read { db in
-            let statement = try db.cachedStatement(sql: IndexStore.lookupSQL)
+            var lookup = try BoundStatement(db, sql: IndexStore.lookupSQL)
             return try ids.map { id in
-                let whole = Data(id.bytes)
-                let rows = try Row.fetchCursor(statement, arguments: [Data(id.bytes.prefix(8))])
-                while let row = try rows.next() {
-                    let stored: Data = row[2]
-                    guard stored == whole else { continue }
-                    let height: Int64 = row[0], receipt: Data = row[3]
-                    return StoredTransaction(id: id, height: UInt64(height), index: row[1], receipt: [UInt8](receipt))
+                lookup.bind(id, first: 8)
+                while try lookup.step() {
+                    guard lookup.blob(2, equals: id) else { continue }
+                    let found = StoredTransaction(id: id, height: UInt64(lookup.int64(0)), index: Int(lookup.int64(1)), receipt: lookup.bytes(3))
+                    lookup.reset()
+                    return found
                 }
                 return nil
             }
+        }
+    }
+
+    /// The transactions the block at `height` executed, in block order, with their receipts:
+    /// one range of the receipts' table (empty for a height not indexed, or whose block executed none).
+    public func transactions(atHeight height: UInt64) throws(StorageError) -> [StoredTransaction] {
+        let rows = try read { db in
+            var rows = try BoundStatement(db, sql: "SELECT position, id, receipt FROM receipt WHERE height = ? ORDER BY position")
+            rows.bind(Int64(height))
+            var out: [(index: Int, id: [UInt8], receipt: [UInt8])] = []
+            while try rows.step() { out.append((Int(rows.int64(0)), rows.bytes(1), rows.bytes(2))) }
+            return out
+        }
+        return try rows.map { row throws(StorageError) in
+            guard let id = Hash256(bytes: row.id) else {
+                throw .database(path: databasePath, reason: "the receipt at height \(height), position \(row.index) has an id of \(row.id.count) bytes")
+            }
+            return StoredTransaction(id: id, height: height, index: row.index, receipt: row.receipt)
         }
     }
 

@@ -19,6 +19,7 @@ import Testing
         let decoded = try SignedTransaction(canonicalBytes: Hex.decode(vector.hex))
         #expect(decoded == tx)
         #expect(decoded.hasValidSignature)
+        #expect(decoded.hasValidSignature(canonicalBytes: try Hex.decode(vector.hex)))
         try decoded.verify(chainID: Golden.chainID)
         #expect(decoded.transaction.action.kind.name == name)
     }
@@ -56,6 +57,7 @@ import Testing
             mutated[bit / 8] ^= 1 << UInt8(bit % 8)
             if let tx = try? SignedTransaction(canonicalBytes: mutated) {
                 #expect(!tx.hasValidSignature, "bit \(bit) still verifies")
+                #expect(!tx.hasValidSignature(canonicalBytes: mutated), "bit \(bit) still verifies from the bytes")
                 #expect(throws: (any Error).self) { try tx.verify(chainID: Golden.chainID) }
             }
         }

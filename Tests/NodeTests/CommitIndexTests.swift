@@ -28,23 +28,26 @@ import Testing
         #expect(index.indexedHeight == 0 && index.height == 3)
         #expect(try index.store.transaction(id: Blake2b.hash256([2, 1])) == nil)
 
-        func reads() throws -> ([UInt64?], [StoredTransaction?], [[UInt8]], [[UInt8]]) {
+        func reads() throws -> ([UInt64?], [StoredTransaction?], [[UInt8]], [[UInt8]], [[StoredTransaction]]) {
             let ids = [Blake2b.hash256([2, 1]), Blake2b.hash256([9, 9]), Blake2b.hash256([1, 0])]
             let newest = try index.history(of: alice, limit: 3).map(\.bytes)
             let older = try index.history(of: alice, before: (2, 2), limit: 10).map(\.bytes)
-            return (try index.committedHeights(of: ids), try index.transactions(ids: ids), newest, older)
+            let byHeight = try (0...4 as ClosedRange<UInt64>).map { try index.transactions(atHeight: $0) }
+            return (try index.committedHeights(of: ids), try index.transactions(ids: ids), newest, older, byHeight)
         }
         let pending = try reads()
         #expect(pending.0 == [2, nil, 1])
         #expect(pending.1[0] == StoredTransaction(id: Blake2b.hash256([2, 1]), height: 2, index: 1, receipt: [2]))
         #expect(pending.2 == [[3, 2], [3, 0], [2, 2]])
         #expect(pending.3 == [[2, 0], [1, 2], [1, 0]])
+        // A block's transactions in block order; none below the first block or above the last.
+        #expect(pending.4 == [[], block(1).transactions, block(2).transactions, block(3).transactions, []])
 
         try index.flush()
         #expect(index.indexedHeight == 3 && index.height == 3)
         #expect(try index.store.indexedHeight() == 3)
         let stored = try reads()
-        #expect(stored.0 == pending.0 && stored.1 == pending.1 && stored.2 == pending.2 && stored.3 == pending.3)
+        #expect(stored.0 == pending.0 && stored.1 == pending.1 && stored.2 == pending.2 && stored.3 == pending.3 && stored.4 == pending.4)
     }
 
     /// A page of history can start in the pending blocks and go on in the store.

@@ -34,6 +34,10 @@ import Testing
             StoredTransaction(id: a, height: 1, index: 0, receipt: [1, 0]),
         ])
         #expect(try index.committedHeights(of: [neverCommitted, a, b]) == [nil, 1, 2])
+        // By height: a block's rows in position order, and none for a height not written.
+        #expect(try index.transactions(atHeight: 2) == block(2, [id(prefix: 2, tail: 2), b]).transactions)
+        #expect(try index.transactions(atHeight: 1) == block(1, [a]).transactions)
+        #expect(try index.transactions(atHeight: 3) == [])
     }
 
     /// A failed insert fails the whole batch and stores none of it; an empty receipt is stored as

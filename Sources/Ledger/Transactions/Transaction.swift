@@ -87,6 +87,17 @@ public struct SignedTransaction: Hashable, Sendable {
         transaction.signer.verify(signature, for: transaction.signingMessage)
     }
 
+    /// `hasValidSignature` for a transaction decoded from `canonicalBytes`: the signing message is
+    /// the domain tag followed by those bytes without their version byte and signature, so it is
+    /// copied from them instead of encoding the transaction again (a node checks the signature of
+    /// every transaction it admits, from the bytes it received).
+    public func hasValidSignature(canonicalBytes bytes: [UInt8]) -> Bool {
+        guard bytes.count > 1 + Signature.byteCount, bytes[0] == SignedTransaction.version else { return false }
+        var message = Transaction.signingDomain
+        message.append(contentsOf: bytes[1..<(bytes.count - Signature.byteCount)])
+        return transaction.signer.verify(signature, for: message)
+    }
+
     /// Checks the chain id, then the signature.
     public func verify(chainID: String) throws(TransactionError) {
         guard transaction.chainID == chainID else {
