@@ -67,7 +67,10 @@ public struct MempoolLimits: Sendable {
 }
 
 /// A transaction admitted to the mempool: decoded, verified, with its id and size.
-public struct PendingTransaction: Sendable {
+///
+/// A class: a transaction is handed from admission to the pending table, to a proposal and to the
+/// block that executes it, and a copy of a struct would retain each of its arrays every time.
+public final class PendingTransaction: Sendable {
     public let transaction: SignedTransaction
     public let id: Hash256
     public let bytes: [UInt8]

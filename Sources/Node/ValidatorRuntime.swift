@@ -382,7 +382,7 @@ public actor ValidatorRuntime {
         let decoded = batch.map { bytes in Result { () throws(AdmissionError) -> PendingTransaction in try pool.decode(bytes) } }
         var nonces: [PublicKey: NonceSet] = [:]
         for case .success(let pending) in decoded where nonces[pending.transaction.transaction.signer] == nil {
-            nonces[pending.transaction.transaction.signer] = ledger.account(pending.sender).nonces
+            nonces[pending.transaction.transaction.signer] = ledger.nonces(of: pending.sender)
         }
         let senders = nonces
         return await Task.detached {
@@ -680,7 +680,7 @@ public actor ValidatorRuntime {
         if now >= lastExpiry + 1_000 {
             lastExpiry = now
             mempool.expire(nowMs: Int64(now)) { [ledger] tx in
-                ledger.account(tx.sender).nonces.check(tx.nonce, blockTimeMs: Int64(now)).map { "\($0)" }
+                ledger.nonces(of: tx.sender).check(tx.nonce, blockTimeMs: Int64(now)).map { "\($0)" }
             }
         }
     }

@@ -73,6 +73,13 @@ public struct Ledger: Sendable {
         return accounts.values[s]
     }
 
+    /// The nonces used by the account at `address`, read in place (no copy of the account, whose
+    /// arrays a copy would retain): the mempool checks them for every transaction it admits.
+    public func nonces(of address: Address) -> NonceSet {
+        guard let s = accounts.slot(address) else { return NonceSet() }
+        return accounts.values[s].nonces
+    }
+
     /// The holding of `asset` of the account at `address`, read in place (no copy of the account).
     func holding(_ address: Address, _ asset: AssetID) -> AssetHolding {
         guard let s = accounts.slot(address) else { return AssetHolding(asset: asset) }
