@@ -109,7 +109,7 @@ public struct LoadReport: Codable, Sendable {
             "order errors: \(codes(orderErrors))",
         ]
         if let bound {
-            lines.append("bound B = \(bound.cores) cores x \(Int(bound.rawVerifiesPerSecond)) raw verifies/s / \(validators) validators = "
+            lines.append("bound B = \(bound.cores) cores x \(bound.rawRateText) / \(validators) validators = "
                 + "\(Int(bound.perSecond)) tx/s; committed = \(String(format: "%.1f%%", committedPerSecond / bound.perSecond * 100)) of B")
         }
         if let cpu = nodeCPUSeconds, let per = nodeCPUSecondsPerCommittedTx {
@@ -122,14 +122,25 @@ public struct LoadReport: Codable, Sendable {
 /// B = cores x raw verifies per second / validators: each replica verifies every transaction.
 public struct ThroughputBound: Codable, Sendable, Equatable {
     public var cores: Int
-    /// Raw libsodium Ed25519 verifications per CPU second on one core.
+    /// Raw libsodium Ed25519 verifications per CPU second on one core: the mean of `measurements`.
     public var rawVerifiesPerSecond: Double
+    /// Each measurement of the raw rate, in order: before the load, and after it (once the nodes
+    /// are idle again) when measured. One measurement moves by ±10% on a shared machine.
+    public var measurements: [Double]?
     public var perSecond: Double
 
-    public init(cores: Int, rawVerifiesPerSecond: Double, validators: Int) {
+    public init(cores: Int, rawVerifiesPerSecond measurements: [Double], validators: Int) {
         self.cores = cores
-        self.rawVerifiesPerSecond = rawVerifiesPerSecond.rounded()
-        perSecond = (Double(cores) * rawVerifiesPerSecond / Double(max(validators, 1))).rounded()
+        self.measurements = measurements.map { $0.rounded() }
+        let mean = measurements.isEmpty ? 0 : measurements.reduce(0, +) / Double(measurements.count)
+        rawVerifiesPerSecond = mean.rounded()
+        perSecond = (Double(cores) * mean / Double(max(validators, 1))).rounded()
+    }
+
+    /// How the raw rate was measured, for the summary line.
+    var rawRateText: String {
+        guard let m = measurements, m.count == 2 else { return "\(Int(rawVerifiesPerSecond)) raw verifies/s" }
+        return "\(Int(rawVerifiesPerSecond)) raw verifies/s (mean of \(Int(m[0])) before the load and \(Int(m[1])) after)"
     }
 }
 
@@ -477,6 +488,20 @@ public func processCPUSeconds() -> Double {
 
 /// CPU time of a cluster's node processes, from /proc/PID/stat.
 public enum NodeCPU {
+    /// Waits until the nodes of `layout` together use less than `threshold` of a core over a
+    /// second (they finish the blocks and index batches of a load), for at most `limit` seconds.
+    /// Returns whether they did.
+    public static func waitUntilIdle(layout: ClusterLayout, threshold: Double = 0.1, limit: Int = 15) async -> Bool {
+        var last = seconds(layout: layout).reduce(0, +)
+        for _ in 0..<limit {
+            try? await Task.sleep(for: .seconds(1))
+            let now = seconds(layout: layout).reduce(0, +)
+            if now - last < threshold { return true }
+            last = now
+        }
+        return false
+    }
+
     /// User + system seconds of each running node of `layout` (empty without /proc or pids.json).
     public static func seconds(layout: ClusterLayout) -> [Double] {
         guard let pids = ClusterPIDs.load(layout)?.running else { return [] }

@@ -138,7 +138,10 @@ public final class Mempool: Sendable {
     /// (nil when it may). Returns the admitted transaction, to gossip once.
     public func admit(_ bytes: [UInt8], nowMs: Int64, nonceCheck: (Transaction) -> String? = { _ in nil }) throws(AdmissionError) -> PendingTransaction {
         let candidate = try decode(bytes)
-        let generation = try precheck(candidate)
+        let generation = try state.withLock { (s) throws(AdmissionError) -> UInt64 in
+            try precheck(candidate, in: s)
+            return s.committedGeneration
+        }
         try verify(candidate, nowMs: nowMs, nonceCheck: nonceCheck)
         try state.withLock { (s) throws(AdmissionError) in try insert(candidate, into: &s, checkedAt: generation) }
         return candidate
@@ -164,10 +167,7 @@ public final class Mempool: Sendable {
             for (i, decoded) in batch.enumerated() {
                 do throws(AdmissionError) {
                     let c = try decoded.get()
-                    guard c.transaction.transaction.chainID == chainID else {
-                        throw .wrongChain(expected: chainID, actual: c.transaction.transaction.chainID)
-                    }
-                    try checkRoom(for: c, in: s, committedSince: nil)
+                    try precheck(c, in: s)
                     candidates.append((i, c))
                 } catch {
                     results[i] = .failure(error)
@@ -278,15 +278,12 @@ public final class Mempool: Sendable {
         return PendingTransaction(transaction: tx, id: Blake2b.hash256(bytes), bytes: bytes)
     }
 
-    /// Cheap checks that need the lock, run before the expensive signature check.
-    private func precheck(_ tx: PendingTransaction) throws(AdmissionError) -> UInt64 {
+    /// The cheap checks, run under the lock before the expensive signature check.
+    private func precheck(_ tx: PendingTransaction, in s: borrowing State) throws(AdmissionError) {
         guard tx.transaction.transaction.chainID == chainID else {
             throw .wrongChain(expected: chainID, actual: tx.transaction.transaction.chainID)
         }
-        return try state.withLock { (s) throws(AdmissionError) -> UInt64 in
-            try checkRoom(for: tx, in: s, committedSince: nil)
-            return s.committedGeneration
-        }
+        try checkRoom(for: tx, in: s, committedSince: nil)
     }
 
     private func verify(_ tx: PendingTransaction, nowMs: Int64, nonceCheck: (Transaction) -> String?) throws(AdmissionError) {

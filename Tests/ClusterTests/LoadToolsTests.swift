@@ -117,6 +117,15 @@ import Testing
         #expect(LoadGenerator.waitAtFixedRate(10, elapsed: 0, sent: 0, batch: 50) == 0.1)
     }
 
+    /// B takes the mean of the raw rates measured before and after the load, and says so.
+    @Test func theBoundIsTheMeanOfItsMeasurements() {
+        let both = ThroughputBound(cores: 2, rawVerifiesPerSecond: [20_000, 19_000], validators: 4)
+        #expect(both.rawVerifiesPerSecond == 19_500 && both.perSecond == 9_750 && both.measurements == [20_000, 19_000])
+        #expect(both.rawRateText == "19500 raw verifies/s (mean of 20000 before the load and 19000 after)")
+        let before = ThroughputBound(cores: 2, rawVerifiesPerSecond: [20_001], validators: 4)
+        #expect(before.perSecond == 10_001 && before.rawRateText == "20001 raw verifies/s")
+    }
+
     /// A manifest's `load.mix` weights set the shares: here half takers, a quarter basis
     /// trades, a quarter lending, and no quotes, cancels or leveraged buys at all.
     @Test func theManifestsMixWeightsSetTheShares() throws {

@@ -85,6 +85,25 @@ private func tx(_ signer: SigningKey, nonce: UInt64, chainID: String = chain, am
         #expect(throws: AdmissionError.duplicate) { try pool.admit(bytes, nowMs: now) }
     }
 
+    /// A block that commits a transaction while its signature is checked (after the cheap checks,
+    /// before the insert) keeps it out: the insert looks at the committed ids again when a block
+    /// committed meanwhile. Another transaction of the same batch still goes in.
+    @Test func aTransactionCommittedDuringItsAdmissionIsRefused() throws {
+        let pool = Mempool(chainID: chain)
+        let committed = tx(key(1), nonce: UInt64(now)), other = tx(key(2), nonce: UInt64(now))
+        let id = Blake2b.hash256(committed)
+        // The nonce check runs between the cheap checks and the insert: the block commits there.
+        let results = pool.admitBatch([committed, other], nowMs: now) { _ in
+            pool.removeCommitted([id])
+            return nil
+        }
+        guard case .failure(.duplicate) = results[0], case .success(let admitted) = results[1] else {
+            Issue.record("expected the committed one refused as a duplicate and the other admitted: \(results)")
+            return
+        }
+        #expect(pool.count == 1 && pool.contains(admitted.id) && !pool.contains(id))
+    }
+
     @Test func expiryDropsOutOfWindowAndUsedNonces() throws {
         let pool = Mempool(chainID: chain)
         let old = try pool.admit(tx(key(1), nonce: UInt64(now - 86_400_000)), nowMs: now)
