@@ -85,6 +85,16 @@ struct BoundStatement {
         return Array(UnsafeRawBufferPointer(start: base, count: Int(sqlite3_column_bytes(s, index))))
     }
 
+    /// The first 8 bytes of the blob in column `index` as an integer's memory (the same value as
+    /// loading them from an id's bytes; zero bytes after a shorter blob).
+    func prefix(_ index: Int32) -> UInt64 {
+        let s = statement.sqliteStatement
+        guard let base = sqlite3_column_blob(s, index) else { return 0 }
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: min(8, Int(sqlite3_column_bytes(s, index))))) }
+        return value
+    }
+
     /// Whether the blob in column `index` holds exactly the bytes of `value`.
     func blob<Value: FixedBytes>(_ index: Int32, equals value: Value) -> Bool {
         let s = statement.sqliteStatement

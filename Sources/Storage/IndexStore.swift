@@ -233,6 +233,15 @@ public final class IndexStore: Sendable {
         }
     }
 
+    /// Calls `body` with the first 8 bytes (loaded as an integer) of every stored id, in no
+    /// particular order: what a filter of the committed ids is built from when a node starts.
+    public func forEachIDPrefix(_ body: (UInt64) -> Void) throws(StorageError) {
+        try read { db in
+            var rows = try BoundStatement(db, sql: "SELECT prefix FROM tx_id UNION ALL SELECT prefix FROM tx_id_recent")
+            while try rows.step() { body(rows.prefix(0)) }
+        }
+    }
+
     /// The transactions the block at `height` executed, in block order, with their receipts:
     /// one range of the receipts' table (empty for a height not indexed, or whose block executed none).
     public func transactions(atHeight height: UInt64) throws(StorageError) -> [StoredTransaction] {
