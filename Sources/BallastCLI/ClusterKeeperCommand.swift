@@ -63,7 +63,7 @@ extension ClusterCommand {
                 func usdc(_ v: Int64) -> String { String(format: "%.2f", Double(v) / 1e6) }
                 print("keeper: \(result.scans) scans, \(result.liquidations.count) liquidations, bonus \(usdc(result.totalBonus)) USDC, "
                     + "unwind \(usdc(result.totalUnwindPnl)) USDC (fees \(usdc(result.totalFees))), net \(usdc(result.totalNet)) USDC, "
-                    + (result.held.isEmpty ? "flat" : "still holding \(result.held.joined(separator: ", "))") + ", failed \(result.failed), skipped as dust \(result.skippedDust)")
+                    + (result.held.isEmpty ? "flat" : "still holding \(result.held.joined(separator: ", "))") + ", failed \(result.failed), skipped as dust \(result.skippedDust), skipped while still holding \(result.skippedWhileHolding)")
                 if let report {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -107,6 +107,9 @@ public struct KeeperReport: Codable, Sendable {
     /// Times an unhealthy account was left alone for its exposure below the keeper's minimum
     /// (counted once per scan that saw it).
     public var skippedDust: Int
+    /// Times an unhealthy account was left alone because the keeper still held what an earlier
+    /// takeover left unsold (counted once per scan that saw it; the ledger's backstop is there).
+    public var skippedWhileHolding: Int
     /// What the keeper still held after its last unwind (empty: flat).
     public var held: [String]
 
@@ -119,10 +122,10 @@ public struct KeeperReport: Codable, Sendable {
     var unwinds: [KeeperUnwind] { liquidations.map(\.unwind) + laterUnwinds }
 
     enum CodingKeys: String, CodingKey {
-        case keeper, watched, scans, liquidations, laterUnwinds, failed, skippedDust, held, totalBonus, totalUnwindPnl, totalFees, totalNet
+        case keeper, watched, scans, liquidations, laterUnwinds, failed, skippedDust, skippedWhileHolding, held, totalBonus, totalUnwindPnl, totalFees, totalNet
     }
     public init(keeper: String, watched: Int, scans: Int, liquidations: [KeeperLiquidation], laterUnwinds: [KeeperUnwind] = [],
-                failed: [String: Int], skippedDust: Int = 0, held: [String] = []) {
+                failed: [String: Int], skippedDust: Int = 0, skippedWhileHolding: Int = 0, held: [String] = []) {
         self.keeper = keeper
         self.watched = watched
         self.scans = scans
@@ -130,6 +133,7 @@ public struct KeeperReport: Codable, Sendable {
         self.laterUnwinds = laterUnwinds
         self.failed = failed
         self.skippedDust = skippedDust
+        self.skippedWhileHolding = skippedWhileHolding
         self.held = held
     }
     public init(from decoder: any Decoder) throws {
@@ -141,6 +145,7 @@ public struct KeeperReport: Codable, Sendable {
         laterUnwinds = try c.decode([KeeperUnwind].self, forKey: .laterUnwinds)
         failed = try c.decode([String: Int].self, forKey: .failed)
         skippedDust = try c.decode(Int.self, forKey: .skippedDust)
+        skippedWhileHolding = try c.decodeIfPresent(Int.self, forKey: .skippedWhileHolding) ?? 0
         held = try c.decode([String].self, forKey: .held)
     }
     public func encode(to encoder: any Encoder) throws {
@@ -152,6 +157,7 @@ public struct KeeperReport: Codable, Sendable {
         try c.encode(laterUnwinds, forKey: .laterUnwinds)
         try c.encode(failed, forKey: .failed)
         try c.encode(skippedDust, forKey: .skippedDust)
+        try c.encode(skippedWhileHolding, forKey: .skippedWhileHolding)
         try c.encode(held, forKey: .held)
         try c.encode(totalBonus, forKey: .totalBonus)
         try c.encode(totalUnwindPnl, forKey: .totalUnwindPnl)
@@ -335,9 +341,16 @@ public final class Keeper: Sendable {
                 }
                 guard summary.health != "healthy" else { continue }
                 if views == nil { views = try await connection.get("/v1/markets", as: [MarketView].self) }
-                guard Self.exposure(summary, params: params, views: views ?? []) >= minExposure else {
+                switch Self.verdict(exposure: Self.exposure(summary, params: params, views: views ?? []), minExposure: minExposure,
+                                    holding: state.holdsSomething) {
+                case .skipDust:
                     state.skippedDust()
                     continue
+                case .skipWhileHolding:
+                    state.skippedWhileHolding()
+                    continue
+                case .liquidate:
+                    break
                 }
                 let own = summary.mode == .portfolio ? summary.portfolio : summary.standard
                 let tx = Transaction(chainID: params.chainId, signer: key.publicKey, nonce: state.nextNonce(),
@@ -375,6 +388,23 @@ public final class Keeper: Sendable {
             }
         }
         return made
+    }
+
+    /// What the keeper does with an unhealthy account.
+    enum Verdict: Equatable {
+        case liquidate
+        /// Exposed to less than the minimum: a bonus of crumbs.
+        case skipDust
+        /// One takeover at a time: while an earlier one is not sold, another would add to a
+        /// position the book could not take (in a crash the bids are thin and the price keeps
+        /// falling: a keeper that kept taking over lost 22,000 USDC in the crash scenario). The
+        /// ledger's end-of-block backstop takes what the keeper leaves.
+        case skipWhileHolding
+    }
+
+    static func verdict(exposure: Int64, minExposure: Int64, holding: Bool) -> Verdict {
+        if exposure < minExposure { return .skipDust }
+        return holding ? .skipWhileHolding : .liquidate
     }
 
     /// Sends one transaction of reduce-only IOC orders that closes every perp position and sells
@@ -510,6 +540,7 @@ final class KeeperState: @unchecked Sendable {
     private var laterUnwinds: [KeeperUnwind] = []
     private var failures: [String: Int] = [:]
     private var dust = 0
+    private var whileHolding = 0
     private var scans = 0
     private var nonce = NonceClock()
     /// Whether the last unwind left something (or failed): the next scan unwinds first.
@@ -524,6 +555,7 @@ final class KeeperState: @unchecked Sendable {
     func recordLater(_ u: KeeperUnwind) { lock.withLock { laterUnwinds.append(u); held = u.left } }
     func failed(_ code: String) { lock.withLock { failures[code, default: 0] += 1 } }
     func skippedDust() { lock.withLock { dust += 1 } }
+    func skippedWhileHolding() { lock.withLock { whileHolding += 1 } }
     func nextNonce() -> UInt64 { lock.withLock { nonce.next() } }
     var holdsSomething: Bool { lock.withLock { holds } }
     func setHolds(_ value: Bool) { lock.withLock { holds = value } }
@@ -555,7 +587,7 @@ final class KeeperState: @unchecked Sendable {
     func report(keeper: String, watched: Int) -> KeeperReport {
         lock.withLock {
             KeeperReport(keeper: keeper, watched: watched, scans: scans, liquidations: liquidations, laterUnwinds: laterUnwinds,
-                         failed: failures, skippedDust: dust, held: held)
+                         failed: failures, skippedDust: dust, skippedWhileHolding: whileHolding, held: held)
         }
     }
 }

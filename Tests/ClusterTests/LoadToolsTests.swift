@@ -117,6 +117,15 @@ import Testing
         #expect(LoadGenerator.waitAtFixedRate(10, elapsed: 0, sent: 0, batch: 50) == 0.1)
     }
 
+    /// The keeper takes over an unhealthy account only when it is exposed to at least the minimum
+    /// and the keeper has sold what its earlier takeovers gave it.
+    @Test func theKeeperTakesOverOneAccountAtATime() {
+        #expect(Keeper.verdict(exposure: 10_000_000, minExposure: 10_000_000, holding: false) == .liquidate)
+        #expect(Keeper.verdict(exposure: 10_000_000, minExposure: 10_000_000, holding: true) == .skipWhileHolding)
+        #expect(Keeper.verdict(exposure: 9_999_999, minExposure: 10_000_000, holding: false) == .skipDust)
+        #expect(Keeper.verdict(exposure: 9_999_999, minExposure: 10_000_000, holding: true) == .skipDust)
+    }
+
     /// B takes the mean of the raw rates measured before and after the load, and says so.
     @Test func theBoundIsTheMeanOfItsMeasurements() {
         let both = ThroughputBound(cores: 2, rawVerifiesPerSecond: [20_000, 19_000], validators: 4)
