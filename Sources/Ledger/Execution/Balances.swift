@@ -230,7 +230,7 @@ extension Ledger {
     /// Adds `amount` to the insurance fund's `asset` balance.
     mutating func payInsurance(_ asset: AssetID, _ amount: Int64) throws(LedgerError) {
         guard amount != 0 else { return }
-        touch(.insurance)
+        touchInsurance(asset)
         insurance[Int(asset)] = try ck { () throws(LedgerMathError) in try insurance[Int(asset)].checkedAdding(amount) }
     }
 }

@@ -10,8 +10,10 @@ struct ExposureIndex: Sendable {
     /// Per asset, a bit per slot: accounts with a perp position on it, a balance of it
     /// (non-USDC) or a debt in it.
     var holders: [[UInt64]]
-    /// Each slot's exposed assets (sorted), to update `holders` when the account changes.
-    var assetsOf: [[AssetID]] = []
+    /// Each slot's exposed assets as bits (`wordsPerSlot` words from `slot x wordsPerSlot`), to
+    /// update `holders` when the account changes: flat, so re-indexing allocates nothing.
+    var exposedBits: [UInt64] = []
+    let wordsPerSlot: Int
     /// Prices and borrow indices at the last check, per asset.
     var lastMark: [Int64]
     var lastOracle: [Int64]
@@ -27,6 +29,7 @@ struct ExposureIndex: Sendable {
         lastMark = Array(repeating: 0, count: assetCount)
         lastOracle = Array(repeating: 0, count: assetCount)
         lastBorrowIndex = Array(repeating: 0, count: assetCount)
+        wordsPerSlot = max(1, (assetCount + 63) / 64)
     }
 
     /// A fresh mark for a walk over slots: no slot carries it yet.
@@ -73,16 +76,18 @@ struct ExposureIndex: Sendable {
 }
 
 extension Ledger {
-    /// The assets an account is exposed to (sorted, unique).
-    func exposedAssets(_ a: Account) -> [AssetID] {
-        var out: [AssetID] = []
-        out.reserveCapacity(a.holdings.count + a.positions.count)
-        for h in a.holdings where h.debtShares > 0 || (h.asset != 0 && !h.isEmpty) { out.append(h.asset) }
-        for p in a.positions {
-            let base = config.marketBase[Int(p.market)]
-            if !out.contains(base) { out.append(base) }
+    /// Word `w` of the bits of the assets the account in slot `s` is exposed to: a balance
+    /// (non-USDC), a debt or a perp position. Not `mutating`, so the account is read in place.
+    func exposedWord(slot s: Int, word w: Int) -> UInt64 {
+        var bits: UInt64 = 0
+        let low = w << 6
+        func add(_ asset: AssetID) {
+            let i = Int(asset) - low
+            if i >= 0 && i < 64 { bits |= 1 << UInt64(i) }
         }
-        return out.sorted()
+        for h in accounts.values[s].holdings where h.debtShares > 0 || (h.asset != 0 && !h.isEmpty) { add(h.asset) }
+        for p in accounts.values[s].positions { add(config.marketBase[Int(p.market)]) }
+        return bits
     }
 
     /// Re-indexes `address` after it changed.
@@ -92,16 +97,23 @@ extension Ledger {
 
     /// Re-indexes the account in slot `s` after it changed.
     mutating func reindex(slot s: Int) {
-        if exposure.assetsOf.count <= s {
-            exposure.assetsOf.append(contentsOf: repeatElement([], count: s + 1 - exposure.assetsOf.count))
+        let words = exposure.wordsPerSlot
+        if exposure.exposedBits.count < (s + 1) * words {
+            exposure.exposedBits.append(contentsOf: repeatElement(0, count: (s + 1) * words - exposure.exposedBits.count))
         }
         if s < exposure.stale.count { exposure.stale[s] = false }
-        let now = exposedAssets(accounts.values[s])
-        let before = exposure.assetsOf[s]
-        guard now != before else { return }
-        for a in before where !now.contains(a) { exposure.remove(s, asset: a) }
-        for a in now where !before.contains(a) { exposure.insert(s, asset: a) }
-        exposure.assetsOf[s] = now
+        for w in 0..<words {
+            let now = exposedWord(slot: s, word: w)
+            var changed = now ^ exposure.exposedBits[s * words + w]
+            guard changed != 0 else { continue }
+            exposure.exposedBits[s * words + w] = now
+            while changed != 0 {
+                let bit = changed.trailingZeroBitCount
+                changed &= changed - 1
+                let asset = AssetID(w << 6 + bit)
+                if now & (1 << UInt64(bit)) != 0 { exposure.insert(s, asset: asset) } else { exposure.remove(s, asset: asset) }
+            }
+        }
     }
 
     /// Slots of the accounts whose health may have changed since the last call: the touched

@@ -12,6 +12,9 @@ struct Journal: Sendable {
     enum Saved: Sendable {
         case global(GlobalState)
         case insurance([Int64])
+        /// One asset's insurance balance (a fee or a share): saving the whole array would make
+        /// the change that follows copy it.
+        case insuranceBalance(AssetID, Int64)
         case pool(LendingPool)
         case oracle(OracleState)
         case market(MarketState)
@@ -25,6 +28,7 @@ struct Journal: Sendable {
     /// What one save covers: a state entry, or one field of the account in a slot.
     enum Key: Hashable, Sendable {
         case state(StateKey)
+        case insuranceBalance(AssetID)
         case holding(Int32, AssetID)
         case position(Int32, MarketID)
         case scalars(Int32)
@@ -110,6 +114,18 @@ extension Ledger {
         case .account(let a): saved = .account(a, accounts[a])
         }
         journal.record(.state(key), saved)
+    }
+
+    /// Records the current insurance balance of `asset` (once per savepoint) and marks the
+    /// insurance entry dirty.
+    mutating func touchInsurance(_ asset: AssetID) {
+        let key = Journal.Key.insuranceBalance(asset)
+        guard journal.needsSave(key) else {
+            if !journal.active { markDirty(.insurance) }
+            return
+        }
+        markDirty(.insurance)
+        journal.record(key, .insuranceBalance(asset, insurance[Int(asset)]))
     }
 
     /// Lists `key` as changed since the last root: accounts by slot (and flagged for
@@ -211,6 +227,7 @@ extension Ledger {
             switch saved {
             case .global(let v): global = v
             case .insurance(let v): insurance = v
+            case .insuranceBalance(let a, let v): insurance[Int(a)] = v
             case .pool(let v): pools[Int(v.asset)] = v
             case .oracle(let v): oracles[Int(v.asset)] = v
             case .market(let v): markets[Int(v.market)] = v

@@ -104,8 +104,6 @@ extension Ledger {
             guard reduces else { throw .reduceOnlyWouldIncrease }
             maxFill = held.magnitude > UInt64(Int64.max) ? .max : Int64(held.magnitude)
         }
-        // Evaluated only if the check after the effect fails (to see whether the order only took risk off).
-        let riskBefore = try accountRisk(accounts.values[traderSlot])
         let portfolioMode = accounts.values[traderSlot].mode == .portfolio
 
         touch(.global)
@@ -114,20 +112,13 @@ extension Ledger {
         let taker = BookOrder(id: id, owner: sender, side: req.side, price: req.price, size: req.size,
                               clientID: req.clientID, timeInForce: req.timeInForce, reduceOnly: req.reduceOnly)
 
-        // Plan the match without changing the book, asking each maker's margin on the way.
-        var makerRisk: [Address: AccountRisk] = [:]
-        var plannedBorrow: [AssetID: Int64] = [:]
-        let plan: OrderBook.MatchPlan
-        do {
-            // Read in place (a copy of the book would retain each of its arrays); the maker
-            // check only reads the ledger too.
-            plan = try books[m].plan(taker, maxFill: maxFill) { maker, size in
-                self.makerDecision(maker: maker, size: size, market: market, marketID: req.market, risks: &makerRisk,
-                                   plannedBorrow: &plannedBorrow)
-            }
-        } catch {
-            throw Ledger.ledgerError(error)
-        }
+        let plan = try matchPlan(taker, maxFill: maxFill, market: market, marketID: req.market)
+        // The account before the order, evaluated only if the check after the effect fails (to
+        // see whether the order only took risk off). Built now, before the plan is carried out,
+        // and only when the plan changes the account: with no fill and no cancel, an order that
+        // did not rest leaves the account as it was, and one that rested cannot pass as "only
+        // reduced" anyway.
+        let riskBefore = plan.fills.isEmpty && plan.cancelled.isEmpty ? nil : try accountRisk(accounts.values[traderSlot])
 
         // Settle the fills, then carry the plan out on the book.
         let oiBefore = markets[m].openInterest
@@ -182,7 +173,7 @@ extension Ledger {
         let reserved = accounts.values[traderSlot].reservedMargin
         let passes = reqAfter.slack >= reserved && (!portfolioMode || after.withinBorrowCapacity)
         if !passes {
-            let before = try evaluate(riskBefore)
+            let before = try riskBefore.map { (r) throws(LedgerError) in try evaluate(r) } ?? after
             let onlyReduced = rested == nil && reqAfter.initial < before.requirement(portfolioMode: portfolioMode).initial
                 && after.borrowedValue <= before.borrowedValue
             if !onlyReduced {
@@ -193,14 +184,41 @@ extension Ledger {
         return OrderOutcome(orderID: id, filled: plan.filledSize, resting: rested?.size ?? 0, error: nil)
     }
 
+    /// The match of `taker` planned without changing the book, asking each maker's margin on
+    /// the way. Not `mutating`: inside a mutating method the closure would capture `self` as
+    /// `inout`, and the book (and the ledger) would be copied for the call, retaining each of
+    /// their arrays; here both are read in place.
+    func matchPlan(_ taker: BookOrder, maxFill: Int64, market: MarketConfig,
+                   marketID: MarketID) throws(LedgerError) -> OrderBook.MatchPlan {
+        var makerRisk: [Address: AccountRisk] = [:]
+        var plannedBorrow: [AssetID: Int64] = [:]
+        do {
+            return try books[Int(marketID)].plan(taker, maxFill: maxFill) { maker, size in
+                makerDecision(maker: maker, size: size, market: market, marketID: marketID, risks: &makerRisk,
+                              plannedBorrow: &plannedBorrow)
+            }
+        } catch {
+            throw Ledger.ledgerError(error)
+        }
+    }
+
     /// The maker check: a fill goes through if afterwards the maker's slack covers its
     /// remaining reserves or the fill does not raise its requirement; a reduce-only maker may
     /// not grow its position; a standard-mode spot maker must hold what it delivers.
     func makerDecision(maker: BookOrder, size: Int64, market: MarketConfig, marketID: MarketID,
                        risks: inout [Address: AccountRisk], plannedBorrow: inout [AssetID: Int64]) -> OrderBook.MakerDecision {
-        let owner = account(maker.owner)
-        guard var risk = risks[maker.owner] ?? (try? accountRisk(owner)) else { return .cancel }
-        let portfolioMode = owner.mode == .portfolio
+        // The maker's account is read in place by slot (a copy would retain its arrays). A
+        // resting order's owner has an account.
+        guard let s = accounts.slot(maker.owner) else { return .cancel }
+        var risk: AccountRisk
+        if let known = risks[maker.owner] {
+            risk = known
+        } else {
+            // Not through `??`: its autoclosure would copy the account.
+            guard let built = try? accountRisk(accounts.values[s]) else { return .cancel }
+            risk = built
+        }
+        let portfolioMode = accounts.values[s].mode == .portfolio
         let fill = hypotheticalFill(market: market, side: maker.side, size: size, price: maker.price, feePpm: market.makerFeePpm)
         let index = lowerBound(risk.exposures, market.base, \.asset)
         let exposure = index < risk.exposures.count && risk.exposures[index].asset == market.base ? risk.exposures[index] : nil
@@ -218,7 +236,7 @@ extension Ledger {
             // Beyond the wallet, the pool pays (supply withdrawn, then auto-borrow): it must hold
             // the cash, counting what earlier makers of this match take, and a borrow must fit.
             let asset: AssetID = maker.side == .buy ? 0 : market.base
-            let h = owner.holding(asset)
+            let h = accounts.values[s].holding(asset)
             if need > Int128(h.wallet) {
                 guard let fromPool = Int64(exactly: need - Int128(h.wallet)),
                       let supplied = try? amounts(h).supplied else { return .cancel }
@@ -231,7 +249,7 @@ extension Ledger {
         }
         guard let after = try? config.engine.evaluate(risk, with: fill) else { return .cancel }
         let remainingReserve = Int128(maker.reservedMargin) * Int128(maker.size - size) / Int128(maker.size)
-        let reservesAfter = Int128(owner.reservedMargin) - Int128(maker.reservedMargin) + remainingReserve
+        let reservesAfter = Int128(accounts.values[s].reservedMargin) - Int128(maker.reservedMargin) + remainingReserve
         let reqAfter = after.requirement(portfolioMode: portfolioMode)
         if Int128(reqAfter.slack) < reservesAfter {
             // Short of margin: the fill may still go through if it does not raise the requirement.

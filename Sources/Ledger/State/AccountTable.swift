@@ -22,11 +22,14 @@ struct AccountTable: Sendable {
     private(set) var exists: [Bool] = []
     /// Number of existing accounts.
     private(set) var count = 0
-    /// The address last looked up by `slotCreating` and its slot (-1: none). A transaction
-    /// changes the same account several times in a row; comparing three words is much cheaper
-    /// than hashing the address and probing the table.
+    /// The two addresses last looked up by `slotCreating` and their slots (-1: none), newest
+    /// first. A transaction changes the same account several times in a row, and a trade
+    /// alternates between its two sides; comparing three words is much cheaper than hashing the
+    /// address and probing the table.
     private var recentAddress = Address.zero
     private var recentSlot = -1
+    private var olderAddress = Address.zero
+    private var olderSlot = -1
 
     init() {}
 
@@ -37,6 +40,7 @@ struct AccountTable: Sendable {
     @inline(__always)
     func slot(_ address: Address) -> Int? {
         if recentSlot >= 0 && AccountTable.same(address, recentAddress) { return recentSlot }
+        if olderSlot >= 0 && AccountTable.same(address, olderAddress) { return olderSlot }
         return slotOf[address].map { Int($0) }
     }
 
@@ -48,9 +52,13 @@ struct AccountTable: Sendable {
     /// The slot of `address`, handing out a new one (holding no account) if needed.
     mutating func slotCreating(_ address: Address) -> Int {
         if recentSlot >= 0 && AccountTable.same(address, recentAddress) { return recentSlot }
+        if olderSlot >= 0 && AccountTable.same(address, olderAddress) {
+            let s = olderSlot
+            remember(address, s)
+            return s
+        }
         if let s = slotOf[address] {
-            recentAddress = address
-            recentSlot = Int(s)
+            remember(address, Int(s))
             return Int(s)
         }
         let s = addresses.count
@@ -63,7 +71,13 @@ struct AccountTable: Sendable {
 
     /// Makes slot `s` the remembered one (see `recentSlot`), as if just looked up.
     mutating func noteRecent(_ s: Int) {
-        recentAddress = addresses[s]
+        if s != recentSlot { remember(addresses[s], s) }
+    }
+
+    private mutating func remember(_ address: Address, _ s: Int) {
+        olderAddress = recentAddress
+        olderSlot = recentSlot
+        recentAddress = address
         recentSlot = s
     }
 
