@@ -10,6 +10,29 @@ import BallastCrypto
         chain.checkInvariants()
     }
 
+    /// A root update re-hashes its entries in batches of `LeafBatch.chunk`: a block touching
+    /// more than two batches' worth of accounts (and a partial last batch) must still give the
+    /// root a full recomputation gives.
+    @Test func rootOfABlockTouchingSeveralLeafBatchesIsTheFullRecomputation() throws {
+        var chain = try TestChain()
+        let count = 2 * LeafBatch.chunk + 300
+        let transfers = (0..<count).map { i in
+            chain.tx(TestChain.faucet, .transfer(to: TestChain.key("batch-\(i)").address, asset: 0, amount: 1_000_000 + Int64(i)))
+        }
+        let result = chain.block(transfers)
+        #expect(result.receipts.filter { !$0.succeeded }.isEmpty)
+        #expect(chain.ledger.accountCount >= count + 1)
+        #expect(chain.ledger.stateRoot == chain.ledger.recomputeRoot())
+        // And again with every one of those accounts touched a second time.
+        let back = (0..<count).map { i in
+            chain.tx(TestChain.key("batch-\(i)"), .transfer(to: TestChain.faucet.address, asset: 0, amount: 1 + Int64(i)))
+        }
+        let second = chain.block(back)
+        #expect(second.receipts.filter { !$0.succeeded }.isEmpty)
+        #expect(chain.ledger.stateRoot == chain.ledger.recomputeRoot())
+        chain.checkInvariants()
+    }
+
     @Test func transferMovesWalletFundsAndConsumesTheNonce() throws {
         var chain = try TestChain()
         let alice = TestChain.key("alice")

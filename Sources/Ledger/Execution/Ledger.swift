@@ -221,13 +221,23 @@ public struct Ledger: Sendable {
         }
         dirtyAccounts.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
-        // Room for every entry at once (an account is about 1 KB with its nonces): no regrowth.
-        var leaves = LeafBatch(capacity: 160 * entries.count + 1024 * accountSlots.count)
-        for key in entries where !leaves.add(key, ledger: self) { tree.set(key, leaf: nil) }
+        // Encoded and hashed a chunk at a time: the bytes of a whole block's entries (an account
+        // is about 1 KB with its nonces) would not stay in the core's cache between the two.
+        var leaves = LeafBatch(capacity: 1024 * LeafBatch.chunk)
+        func flushIfFull() {
+            guard leaves.keys.count >= LeafBatch.chunk else { return }
+            leaves.hash { key, leaf in tree.set(key, leaf: leaf) }
+            leaves.removeAll()
+        }
+        for key in entries {
+            if !leaves.add(key, ledger: self) { tree.set(key, leaf: nil) }
+            flushIfFull()
+        }
         for s in accountSlots {
             let key = StateKey.account(accounts.addresses[s])
             // Encoded by slot: no address lookup.
             if !leaves.add(key, ledger: self, slot: s) { tree.set(key, leaf: nil) }
+            flushIfFull()
         }
         leaves.hash { key, leaf in tree.set(key, leaf: leaf) }
         tree.commit()
@@ -240,12 +250,22 @@ public struct Ledger: Sendable {
 /// side so that no lane waits long for a longer neighbour. The leaf of each is
 /// `StateTree.leaf(key:value:)`.
 struct LeafBatch {
+    /// Entries per batch in a root update: enough to fill the SIMD lanes of every length group.
+    static let chunk = 512
+
     var keys: [StateKey] = []
     /// End of each entry's bytes in `bytes`.
     var ends: [Int] = []
     var bytes: ByteWriter
 
     init(capacity: Int) { bytes = ByteWriter(capacity: capacity) }
+
+    /// Empties the batch, keeping its storage.
+    mutating func removeAll() {
+        keys.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        bytes.removeAll()
+    }
 
     /// Appends the bytes of `key`'s entry; false (nothing added) when the entry does not exist.
     /// `slot` is the account slot of an account key, when known.

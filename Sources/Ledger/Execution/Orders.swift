@@ -185,9 +185,7 @@ extension Ledger {
     }
 
     /// The match of `taker` planned without changing the book, asking each maker's margin on
-    /// the way. Not `mutating`: inside a mutating method the closure would capture `self` as
-    /// `inout`, and the book (and the ledger) would be copied for the call, retaining each of
-    /// their arrays; here both are read in place.
+    /// the way.
     func matchPlan(_ taker: BookOrder, maxFill: Int64, market: MarketConfig,
                    marketID: MarketID) throws(LedgerError) -> OrderBook.MatchPlan {
         var makerRisk: [Address: AccountRisk] = [:]
@@ -207,17 +205,10 @@ extension Ledger {
     /// not grow its position; a standard-mode spot maker must hold what it delivers.
     func makerDecision(maker: BookOrder, size: Int64, market: MarketConfig, marketID: MarketID,
                        risks: inout [Address: AccountRisk], plannedBorrow: inout [AssetID: Int64]) -> OrderBook.MakerDecision {
-        // The maker's account is read in place by slot (a copy would retain its arrays). A
-        // resting order's owner has an account.
-        guard let s = accounts.slot(maker.owner) else { return .cancel }
-        var risk: AccountRisk
-        if let known = risks[maker.owner] {
-            risk = known
-        } else {
-            // Not through `??`: its autoclosure would copy the account.
-            guard let built = try? accountRisk(accounts.values[s]) else { return .cancel }
-            risk = built
-        }
+        // The maker's fields are read by slot, not from a copy of its account (which would
+        // retain its arrays). A resting order's owner has an account.
+        guard let s = accounts.slot(maker.owner),
+              var risk = risks[maker.owner] ?? (try? accountRisk(accounts.values[s])) else { return .cancel }
         let portfolioMode = accounts.values[s].mode == .portfolio
         let fill = hypotheticalFill(market: market, side: maker.side, size: size, price: maker.price, feePpm: market.makerFeePpm)
         let index = lowerBound(risk.exposures, market.base, \.asset)
