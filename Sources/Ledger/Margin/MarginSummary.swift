@@ -11,11 +11,20 @@ public struct Requirement: Sendable, Equatable, Hashable {
     public var initialValue: Int64
     /// V_init - IR. Risk-adding actions need slack >= the sum of order reserves.
     public var slack: Int64
-    /// MR / V_liq in ppm, rounded up: 0 when MR = 0, `Int64.max` ("infinite") when V_liq <= 0
-    /// (or when the ratio is beyond `Int64`).
-    public var ratioPPM: Int64
     /// MR / V_liq above the liquidation ratio (compared by cross-multiplication, not `ratioPPM`).
     public var isLiquidatable: Bool
+
+    /// MR / V_liq in ppm, rounded up: 0 when MR = 0, `Int64.max` ("infinite") when V_liq <= 0
+    /// (or when the ratio is beyond `Int64`). Computed when read, not with the requirement:
+    /// it costs a 128-bit division, and only queries and error messages show it.
+    public var ratioPPM: Int64 {
+        if maintenance == 0 { return 0 }
+        if liquidationValue <= 0 { return .max }
+        // |MR| x 10^6 < 2^83 and V_liq > 0: the quotient fits in Int128, so this cannot throw.
+        guard let ratio = try? Int128.mulDiv(Int128(maintenance), Int128(PPM.one), Int128(liquidationValue),
+                                             rounding: .up) else { return .max }
+        return Int64(exactly: ratio) ?? .max
+    }
 
     public init(maintenance: Int64, initial: Int64, liquidationValue: Int64, initialValue: Int64,
                 liquidationRatioPPM: Int64) throws(LedgerMathError) {
@@ -24,15 +33,6 @@ public struct Requirement: Sendable, Equatable, Hashable {
         self.liquidationValue = liquidationValue
         self.initialValue = initialValue
         slack = try initialValue.checkedSubtracting(initial)
-        if maintenance == 0 {
-            ratioPPM = 0
-        } else if liquidationValue <= 0 {
-            ratioPPM = .max
-        } else {
-            let ratio = try Int128.mulDiv(Int128(maintenance), Int128(PPM.one), Int128(liquidationValue),
-                                          rounding: .up)
-            ratioPPM = Int64(exactly: ratio) ?? .max
-        }
         isLiquidatable = false
         isLiquidatable = ratioExceeds(ppm: liquidationRatioPPM)
     }
