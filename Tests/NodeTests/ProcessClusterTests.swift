@@ -135,6 +135,14 @@ final class ProcessCluster: @unchecked Sendable {
         processes[i] = nil
     }
 
+    /// SIGTERM to node `i` alone, and wait for it to exit (a clean stop).
+    func stop(_ i: Int) {
+        guard let p = processes[i] else { return }
+        NodeProcesses.stop([p.processIdentifier])
+        p.waitUntilExit()
+        processes[i] = nil
+    }
+
     func stopAll() {
         NodeProcesses.stop(processes.compactMap { $0?.processIdentifier })
         for case let p? in processes { p.waitUntilExit() }
