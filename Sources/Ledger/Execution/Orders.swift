@@ -173,7 +173,7 @@ extension Ledger {
         let reserved = accounts.values[traderSlot].reservedMargin
         let passes = reqAfter.slack >= reserved && (!portfolioMode || after.withinBorrowCapacity)
         if !passes {
-            let before = try riskBefore.map { (r) throws(LedgerError) in try evaluate(r) } ?? after
+            let before = if let riskBefore { try evaluate(riskBefore) } else { after }
             let onlyReduced = rested == nil && reqAfter.initial < before.requirement(portfolioMode: portfolioMode).initial
                 && after.borrowedValue <= before.borrowedValue
             if !onlyReduced {
