@@ -17,7 +17,8 @@ import Testing
         typealias OutboundOut = ByteBuffer
         let node: Int
         let silent: NIOLockedValueBox<Bool>
-        let received = NIOLockedValueBox(0)
+        /// The path of every request received, in order.
+        let paths = NIOLockedValueBox<[String]>([])
         private let pending = NIOLockedValueBox<[ObjectIdentifier: [UInt8]]>([:])
 
         init(node: Int, silent: Bool) {
@@ -31,8 +32,9 @@ import Testing
             var bytes = pending.withLockedValue { $0[key, default: []] } + (buffer.readBytes(length: buffer.readableBytes) ?? [])
             let end = Array("\r\n\r\n".utf8)
             while let i = (0...max(0, bytes.count - 4)).first(where: { bytes.count >= 4 && Array(bytes[$0..<$0 + 4]) == end }) {
+                let requestLine = String(decoding: bytes[..<i].prefix { $0 != UInt8(ascii: "\r") }, as: UTF8.self)
                 bytes.removeFirst(i + 4)
-                received.withLockedValue { $0 += 1 }
+                paths.withLockedValue { $0.append(String(requestLine.split(separator: " ").dropFirst().first ?? "")) }
                 guard !silent.withLockedValue({ $0 }) else { continue }
                 let body = "{\"node\": \(node)}"
                 let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
@@ -43,6 +45,9 @@ import Testing
     }
 
     struct Answer: Decodable, Equatable { var node: Int }
+
+    /// The path the test reads; the probes ask for `/v1/status`, so the two can be told apart.
+    static let read = "/v1/health-test"
 
     /// Two nodes on consecutive ports: node 0 silent (its server accepts and answers nothing),
     /// node 1 answering; a cluster directory naming them.
@@ -72,6 +77,9 @@ import Testing
                                                probeInterval: .milliseconds(50))
         }
 
+        /// How many times node `node` was sent the test's read.
+        func reads(_ node: Int) -> Int { servers[node].paths.withLockedValue { $0.filter { $0 == NodeHealthTests.read }.count } }
+
         func shutdown() async {
             for channel in channels { try? await channel.close() }
             try? FileManager.default.removeItem(atPath: directory)
@@ -85,18 +93,20 @@ import Testing
         #expect(connection.nodeHealth == [.healthy, .healthy])
 
         // The request to node 0 waits out the deadline, marks it stalled, and node 1 answers.
+        // The wall-clock bound only tells "waited out one deadline" from "waited for the node":
+        // it is loose because CI runs this beside four-process clusters on two cores.
         let start = ContinuousClock.now
-        #expect(try await connection.get("/v1/status", as: Answer.self, preferred: 0) == Answer(node: 1))
+        #expect(try await connection.get(Self.read, as: Answer.self, preferred: 0) == Answer(node: 1))
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(300) && waited < .seconds(3))
+        #expect(waited >= .milliseconds(300) && waited < .seconds(20))
         #expect(connection.nodeHealth == [.stalled, .healthy])
-        #expect(rig.servers[0].received.withLockedValue { $0 } >= 1)
+        #expect(rig.reads(0) == 1 && rig.reads(1) == 1)
 
-        // While node 0 is stalled, traffic goes to node 1 and a read asks node 1 first.
+        // While node 0 is stalled, traffic goes to node 1 and a read asks node 1 first:
+        // node 0 is not asked again (only probed).
         #expect((0..<4).map { _ in connection.pickNode() } == [1, 1, 1, 1])
-        let quick = ContinuousClock.now
-        #expect(try await connection.get("/v1/status", as: Answer.self, preferred: 0) == Answer(node: 1))
-        #expect(ContinuousClock.now - quick < .milliseconds(300))
+        #expect(try await connection.get(Self.read, as: Answer.self, preferred: 0) == Answer(node: 1))
+        #expect(rig.reads(0) == 1 && rig.reads(1) == 2)
 
         // A request sent to it directly fails after the deadline, not when the node wakes up.
         await #expect(throws: NoAnswerInTime.self) {
@@ -109,16 +119,18 @@ import Testing
         while connection.nodeHealth != [.healthy, .healthy], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(connection.nodeHealth == [.healthy, .healthy])
         #expect(Set((0..<4).map { _ in connection.pickNode() }) == [0, 1])
-        #expect(try await connection.get("/v1/status", as: Answer.self, preferred: 0) == Answer(node: 0))
+        #expect(try await connection.get(Self.read, as: Answer.self, preferred: 0) == Answer(node: 0))
+        #expect(rig.reads(0) == 2)
         await rig.shutdown()
     }
 
     @Test func aRefusedConnectionMarksTheNodeUnreachable() async throws {
-        let rig = try await Rig(deadline: .seconds(2))
+        // A long deadline, so that failing over well within it shows the refusal was not waited out.
+        let rig = try await Rig(deadline: .seconds(60))
         try await rig.channels[0].close()   // nothing listens on node 0's port any more
         let start = ContinuousClock.now
-        #expect(try await rig.connection.get("/v1/status", as: Answer.self, preferred: 0) == Answer(node: 1))
-        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(try await rig.connection.get(Self.read, as: Answer.self, preferred: 0) == Answer(node: 1))
+        #expect(ContinuousClock.now - start < .seconds(20))
         #expect(rig.connection.nodeHealth == [.unreachable, .healthy])
         #expect(rig.connection.pickNode() == 1)
         await rig.shutdown()
