@@ -93,12 +93,12 @@ import Testing
         #expect(connection.nodeHealth == [.healthy, .healthy])
 
         // The request to node 0 waits out the deadline, marks it stalled, and node 1 answers.
-        // The wall-clock bound only tells "waited out one deadline" from "waited for the node":
-        // it is loose because CI runs this beside four-process clusters on two cores.
+        // Node 0 never answers, so node 1's answer and the `stalled` mark show the deadline was
+        // kept. No wall-clock upper bound: beside CI's CPU-bound tests the task resumes late
+        // (over 3 s once for this 300 ms deadline).
         let start = ContinuousClock.now
         #expect(try await connection.get(Self.read, as: Answer.self, preferred: 0) == Answer(node: 1))
-        let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(300) && waited < .seconds(20))
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
         #expect(connection.nodeHealth == [.stalled, .healthy])
         #expect(rig.reads(0) == 1 && rig.reads(1) == 1)
 
@@ -113,9 +113,10 @@ import Testing
             _ = try await connection.clients[0].request(.GET, "/v1/status", deadline: .milliseconds(200)).get()
         }
 
-        // Probes keep asking (every 50 ms, each waiting up to 300 ms); once node 0 answers, it is healthy again.
+        // Probes keep asking (every 50 ms, each waiting up to 300 ms); once node 0 answers, it is
+        // healthy again (usually within 100 ms; the 60 s limit only ends a failing test).
         rig.servers[0].silent.withLockedValue { $0 = false }
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(60)
         while connection.nodeHealth != [.healthy, .healthy], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(connection.nodeHealth == [.healthy, .healthy])
         #expect(Set((0..<4).map { _ in connection.pickNode() }) == [0, 1])
@@ -125,12 +126,10 @@ import Testing
     }
 
     @Test func aRefusedConnectionMarksTheNodeUnreachable() async throws {
-        // A long deadline, so that failing over well within it shows the refusal was not waited out.
-        let rig = try await Rig(deadline: .seconds(60))
+        let rig = try await Rig(deadline: .seconds(2))
         try await rig.channels[0].close()   // nothing listens on node 0's port any more
-        let start = ContinuousClock.now
+        // `unreachable`, not `stalled`: the refusal failed the request, not its deadline.
         #expect(try await rig.connection.get(Self.read, as: Answer.self, preferred: 0) == Answer(node: 1))
-        #expect(ContinuousClock.now - start < .seconds(20))
         #expect(rig.connection.nodeHealth == [.unreachable, .healthy])
         #expect(rig.connection.pickNode() == 1)
         await rig.shutdown()
