@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "Storage", "WalletClient", "Wallet",
+            dependencies: ["Cluster", "Node", "Ledger", "BallastCrypto", "Codec", "Storage", "WalletClient", "Wallet", "TestSupport",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),

@@ -4,6 +4,7 @@ import Foundation
 import Ledger
 import Node
 import Testing
+import TestSupport
 
 /// The genesis a cluster writes: fresh validators and faucet, every other field kept.
 @Suite struct ClusterGenesisTests {
@@ -65,26 +66,15 @@ import Testing
     }
 
     /// Runs `ballast ARGS` to completion; returns its exit status and output.
-    static func ballast(_ args: [String]) throws -> (status: Int32, output: String) {
-        try run(binary, args)
+    static func ballast(_ args: [String]) async throws -> (status: Int32, output: String) {
+        try await run(binary, args)
     }
 
     /// Runs `executable ARGS` in the repository to completion (with `environment` added to this
-    /// process's); returns its exit status and output.
-    static func run(_ executable: String, _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        p.currentDirectoryURL = repo
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// process's); returns its exit status and output (standard error merged in).
+    static func run(_ executable: String, _ args: [String], environment: [String: String?] = [:]) async throws -> (status: Int32, output: String) {
+        let finished = try await ChildProcess.run(executable, args, environment: environment, directory: repo, mergingErrors: true)
+        return (finished.status, finished.output)
     }
 
     @Test func upDetachedCommitsAgreesAndGoesDown() async throws {
@@ -92,7 +82,7 @@ import Testing
         defer { scratch.remove() }
         let (dir, layout, rpc) = (scratch.dir, scratch.layout, scratch.rpcPort)
 
-        let up = try scratch.up()
+        let up = try await scratch.up()
         #expect(up.status == 0, "\(up.output)")
         #expect(up.output.contains("faucet 0x"))
         let manifest = try ClusterManifest.load(layout)
@@ -112,15 +102,15 @@ import Testing
         #expect((snapshot.commonHeight ?? 0) >= 3, "\(snapshot.table())")
         #expect(Set(snapshot.rows.compactMap { $0.status?.chainId }) == [manifest.chainId])
 
-        let status = try Self.ballast(["cluster", "status", "--dir", dir])
+        let status = try await Self.ballast(["cluster", "status", "--dir", dir])
         #expect(status.status == 0, "\(status.output)")
         #expect(status.output.split(separator: "\n").count == 5)
 
         // A second `up` while it runs is refused and starts nothing.
-        let again = try Self.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir])
+        let again = try await Self.ballast(["cluster", "up", "--detach", "--validators", "4", "--dir", dir])
         #expect(again.status != 0 && again.output.contains("already running"))
 
-        let down = try Self.ballast(["cluster", "down", "--dir", dir])
+        let down = try await Self.ballast(["cluster", "down", "--dir", dir])
         #expect(down.status == 0, "\(down.output)")
         #expect(down.output.contains("stopped 4 nodes"))
         #expect(pids.nodes.allSatisfy { !NodeProcesses.isAlive($0.pid) })
@@ -130,9 +120,9 @@ import Testing
         let notCluster = NSTemporaryDirectory() + "ballast-not-cluster-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: notCluster, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: notCluster) }
-        let refused = try Self.ballast(["cluster", "reset", "--dir", notCluster])
+        let refused = try await Self.ballast(["cluster", "reset", "--dir", notCluster])
         #expect(refused.status != 0 && FileManager.default.fileExists(atPath: notCluster))
-        let reset = try Self.ballast(["cluster", "reset", "--dir", dir])
+        let reset = try await Self.ballast(["cluster", "reset", "--dir", dir])
         #expect(reset.status == 0 && !FileManager.default.fileExists(atPath: dir), "\(reset.output)")
     }
 }
@@ -155,8 +145,8 @@ struct ScratchCluster {
     }
 
     /// `ballast cluster up --detach` on this directory and these ports, plus `extra` arguments.
-    func up(_ extra: [String] = []) throws -> (status: Int32, output: String) {
-        try ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "\(validators)", "--dir", dir,
+    func up(_ extra: [String] = []) async throws -> (status: Int32, output: String) {
+        try await ClusterCommandTests.ballast(["cluster", "up", "--detach", "--validators", "\(validators)", "--dir", dir,
                                          "--p2p-port", "\(p2pPort)", "--rpc-port", "\(rpcPort)"] + extra)
     }
 

@@ -79,7 +79,7 @@ import WalletClient
         return try? await client.get(path, as: T.self)
     }
 
-    static func ballast(_ args: [String]) throws -> (status: Int32, output: String) { try ClusterCommandTests.ballast(args) }
+    static func ballast(_ args: [String]) async throws -> (status: Int32, output: String) { try await ClusterCommandTests.ballast(args) }
 
     @Test func faultsUnderLoadKeepEveryReplicaInAgreement() async throws {
         let dir = NSTemporaryDirectory() + "ballast-e2e-\(UUID().uuidString)"
@@ -90,7 +90,7 @@ import WalletClient
         }
         let ports = try Self.ports(validators: 4)
         let scenario = ClusterCommandTests.repo.appendingPathComponent("cluster/e2e.json").path
-        let up = try Self.ballast(["cluster", "up", "--detach", "--dir", dir, "--manifest", scenario,
+        let up = try await Self.ballast(["cluster", "up", "--detach", "--dir", dir, "--manifest", scenario,
                                    "--p2p-port", "\(ports.p2p)", "--rpc-port", "\(ports.rpc)", "--proxy-port", "\(ports.proxy)"])
         try #require(up.status == 0, "\(up.output)")
         let started = ContinuousClock.now
@@ -121,21 +121,21 @@ import WalletClient
         }
 
         // Fault commands from the command line, seen in `cluster status`.
-        var command = try Self.ballast(["cluster", "loss", "validator-0", "--percent", "30", "--dir", dir])
+        var command = try await Self.ballast(["cluster", "loss", "validator-0", "--percent", "30", "--dir", dir])
         #expect(command.status == 0 && command.output.contains("3 links"), "\(command.output)")
-        command = try Self.ballast(["cluster", "status", "--dir", dir])
+        command = try await Self.ballast(["cluster", "status", "--dir", dir])
         #expect(command.output.contains("30% loss to 1; 30% loss to 2; 30% loss to 3"), "\(command.output)")
         try await Task.sleep(for: .seconds(3))
-        command = try Self.ballast(["cluster", "heal", "--dir", dir])
+        command = try await Self.ballast(["cluster", "heal", "--dir", dir])
         #expect(command.status == 0, "\(command.output)")
-        command = try Self.ballast(["cluster", "pause", "validator-0", "--dir", dir])
+        command = try await Self.ballast(["cluster", "pause", "validator-0", "--dir", dir])
         #expect(command.status == 0 && command.output.contains("SIGSTOP to validator-0"), "\(command.output)")
-        command = try Self.ballast(["cluster", "status", "--dir", dir])
+        command = try await Self.ballast(["cluster", "status", "--dir", dir])
         #expect(command.output.split(separator: "\n").contains { $0.hasPrefix("validator-0") && $0.hasSuffix("paused") }, "\(command.output)")
         try await Task.sleep(for: .seconds(3))
-        command = try Self.ballast(["cluster", "resume", "validator-0", "--dir", dir])
+        command = try await Self.ballast(["cluster", "resume", "validator-0", "--dir", dir])
         #expect(command.status == 0, "\(command.output)")
-        command = try Self.ballast(["cluster", "kill", "validator-9", "--dir", dir])
+        command = try await Self.ballast(["cluster", "kill", "validator-9", "--dir", dir])
         #expect(command.status != 0 && command.output.contains("no validator 'validator-9'"), "\(command.output)")
 
         // Every node catches up past the last acknowledged height.
@@ -193,7 +193,7 @@ import WalletClient
         // Every node killed at once and started again: commits resume within seconds (the
         // pacemaker's back-off starts afresh), on the same chain.
         let before = await client.snapshot().maxHeight
-        command = try Self.ballast(["cluster", "restart-all", "--dir", dir])
+        command = try await Self.ballast(["cluster", "restart-all", "--dir", dir])
         #expect(command.status == 0, "\(command.output)")
         let restarted = ContinuousClock.now
         snapshot = await client.snapshot()
@@ -210,14 +210,14 @@ import WalletClient
         #expect(resumed < .seconds(30))
 
         // `cluster verify`: the same agreement, plus a replay of a node's block log from genesis in a fresh process.
-        let verify = try Self.ballast(["cluster", "verify", "--dir", dir])
+        let verify = try await Self.ballast(["cluster", "verify", "--dir", dir])
         print("e2e: " + verify.output.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(verify.status == 0 && verify.output.contains("verify OK: 4 replicas agree"), "\(verify.output)")
 
-        let down = try Self.ballast(["cluster", "down", "--dir", dir])
+        let down = try await Self.ballast(["cluster", "down", "--dir", dir])
         #expect(down.status == 0 && down.output.contains("stopped 4 nodes"), "\(down.output)")
         #expect(ClusterPIDs.load(layout) == nil && FaultState.load(layout) == nil)
-        let refused = try Self.ballast(["cluster", "kill", "validator-1", "--dir", dir])
+        let refused = try await Self.ballast(["cluster", "kill", "validator-1", "--dir", dir])
         #expect(refused.status != 0 && refused.output.contains("no harness runs the cluster"), "\(refused.output)")
     }
 }

@@ -12,12 +12,12 @@ import Testing
         defer { scratch.remove() }
         let (dir, layout) = (scratch.dir, scratch.layout)
         // No oracle feeders: the keeper test below moves the oracle itself.
-        let up = try scratch.up(["--no-oracle-feed"])
+        let up = try await scratch.up(["--no-oracle-feed"])
         try #require(up.status == 0, "\(up.output)")
 
         // 10 s of the mix at 30 tx/s from 20 accounts: everything sent commits.
         let reportPath = dir + "/load-report.json"
-        let load = try ClusterCommandTests.ballast(["cluster", "load", "--dir", dir, "--rate", "30", "--duration", "10",
+        let load = try await ClusterCommandTests.ballast(["cluster", "load", "--dir", dir, "--rate", "30", "--duration", "10",
                                                     "--accounts", "20", "--report", reportPath, "--committed-log", dir + "/committed.txt"])
         try #require(load.status == 0, "\(load.output)")
         let report = try JSONDecoder().decode(LoadReport.self, from: try #require(FileManager.default.contents(atPath: reportPath)))
@@ -37,7 +37,7 @@ import Testing
 
         try await liquidationAfterAPriceDrop(layout)
 
-        let verify = try ClusterCommandTests.ballast(["cluster", "verify", "--dir", dir])
+        let verify = try await ClusterCommandTests.ballast(["cluster", "verify", "--dir", dir])
         #expect(verify.status == 0 && verify.output.contains("verify OK: 4 replicas agree"), "\(verify.output)")
 
         // node0's genesis file no longer matches the chain (the running node read it at start):
@@ -49,7 +49,7 @@ import Testing
         balances[0]["amount"] = (balances[0]["amount"] as? Int64 ?? 0) + 1
         json["balances"] = balances
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: genesisPath))
-        let mismatch = try ClusterCommandTests.ballast(["cluster", "verify", "--dir", dir])
+        let mismatch = try await ClusterCommandTests.ballast(["cluster", "verify", "--dir", dir])
         #expect(mismatch.status != 0, "\(mismatch.output)")
         #expect(mismatch.output.contains("verify FAILED: replaying node0's block log from genesis: at height 1 the replay reaches root"),
                 "\(mismatch.output)")

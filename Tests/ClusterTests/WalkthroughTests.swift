@@ -10,18 +10,18 @@ import Testing
         let scratch = try ScratchCluster("walkthrough")
         defer { scratch.remove() }
         let (dir, rpc) = (scratch.dir, scratch.rpcPort)
-        let up = try scratch.up()
+        let up = try await scratch.up()
         try #require(up.status == 0, "\(up.output)")
 
         let script = ClusterCommandTests.repo.appendingPathComponent("cluster/walkthrough.sh").path
-        let walk = try ClusterCommandTests.run("/bin/bash", [script, dir], environment: [
+        let walk = try await ClusterCommandTests.run("/bin/bash", [script, dir], environment: [
             "BALLAST": try ClusterCommandTests.binary, "BALLAST_NODE": "http://127.0.0.1:\(rpc)",
         ])
         #expect(walk.status == 0, "\(walk.output)")
         #expect(walk.output.contains("walkthrough: done"))
         #expect(walk.output.contains("carol liquidated at height"))
 
-        let down = try ClusterCommandTests.ballast(["cluster", "down", "--dir", dir])
+        let down = try await ClusterCommandTests.ballast(["cluster", "down", "--dir", dir])
         #expect(down.status == 0, "\(down.output)")
     }
 }

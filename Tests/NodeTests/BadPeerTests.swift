@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func validatorUnderAttackDropsEveryBadPeerAndTheClusterKeepsCommitting() async throws {
-        let cluster = try ProcessCluster()
+        let cluster = try await ProcessCluster()
         defer { cluster.stopAll() }
         try cluster.startAll()
         for i in 0..<4 { try await cluster.waitUntilUp(i) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Hyperliquid's own Python SDK (hyperliquid-python-sdk 0.24.0, installed from PyPI into a virtual
 /// environment by the script) reads a local one-validator testnet through `POST /info` and gets
@@ -22,24 +23,12 @@ import Testing
 
     @Test(.enabled(if: pythonVenvAvailable, "python3 with its venv module is not installed (Debian: python3-venv; cluster/install.sh installs it)"),
           .timeLimit(.minutes(10)))
-    func sdkReadsTheTestnetAsComputedByHand() throws {
-        let log = NSTemporaryDirectory() + "ballast-hl-sdk-\(UUID().uuidString).log"
-        try #require(FileManager.default.createFile(atPath: log, contents: nil), "cannot create \(log)")
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [Self.repository.appendingPathComponent("cluster/hyperliquid-sdk-test.sh").path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["BALLAST"] = try ProcessCluster.locateBinary()
-        p.environment = environment
-        p.standardOutput = output
-        p.standardError = output
-        try p.run()
-        p.waitUntilExit()
-        try output.close()
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(p.terminationStatus == 0, "cluster/hyperliquid-sdk-test.sh exited \(p.terminationStatus):\n\(text)")
+    func sdkReadsTheTestnetAsComputedByHand() async throws {
+        let script = Self.repository.appendingPathComponent("cluster/hyperliquid-sdk-test.sh").path
+        let run = try await ChildProcess.run("/bin/bash", [script], environment: ["BALLAST": try ProcessCluster.locateBinary()],
+                                             mergingErrors: true)
+        let text = run.output
+        #expect(run.status == 0, "cluster/hyperliquid-sdk-test.sh exited \(run.status):\n\(text)")
         #expect(text.contains("checks passed"), "\(text)")
     }
 }

@@ -24,7 +24,7 @@ final class ProcessCluster: @unchecked Sendable {
         return try BallastExecutable.locate(fallback: repo.appendingPathComponent(".build/debug/ballast").path)
     }
 
-    init(count: Int = 4) throws {
+    init(count: Int = 4) async throws {
         root = NSTemporaryDirectory() + "ballast-procs-\(UUID().uuidString)"
         binary = try ProcessCluster.locateBinary()
         self.count = count
@@ -34,11 +34,11 @@ final class ProcessCluster: @unchecked Sendable {
         let genesis = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("genesis/testnet.json").path
         for i in 0..<count {
-            try run(["keys", "import", "v\(i)", "--home", "\(root)/wallet"], stdin: Hex.encode(keys[i].seed) + "\n")
+            try await run(["keys", "import", "v\(i)", "--home", "\(root)/wallet"], stdin: Hex.encode(keys[i].seed) + "\n")
             var args = ["node", "init", "--home", home(i), "--genesis", genesis, "--key", "v\(i)", "--keys-home", "\(root)/wallet",
                         "--p2p-listen", "127.0.0.1:\(p2pPort(i))", "--rpc-listen", "127.0.0.1:\(rpcPort(i))"]
             for j in 0..<count where j != i { args += ["--peer", "\(keys[j].publicKey.hex)@127.0.0.1:\(p2pPort(j))"] }
-            try run(args)
+            try await run(args)
             // Short pacemaker settings keep the test quick.
             let configPath = "\(home(i))/config.json"
             var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any] ?? [:]
@@ -58,22 +58,10 @@ final class ProcessCluster: @unchecked Sendable {
 
     func url(_ i: Int, _ path: String) -> URL { URL(string: "http://127.0.0.1:\(rpcPort(i))\(path)")! }
 
-    private func run(_ args: [String], stdin: String? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        let input = Pipe()
-        p.standardInput = input
-        p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw NodeHalt("ballast \(args.joined(separator: " ")) failed: \(message)")
+    private func run(_ args: [String], stdin: String? = nil) async throws {
+        let finished = try await ChildProcess.run(binary, args, input: stdin)
+        guard finished.status == 0 else {
+            throw NodeHalt("ballast \(args.joined(separator: " ")) failed: \(finished.errors)")
         }
     }
 
@@ -214,7 +202,7 @@ func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String, hex: S
     /// Four validator processes; transactions through the HTTP API of different
     /// nodes; every node ends with the same receipts, heights and roots.
     @Test func fourProcessesAgreeOnEveryReceipt() async throws {
-        let cluster = try ProcessCluster()
+        let cluster = try await ProcessCluster()
         defer { cluster.stopAll() }
         try cluster.startAll()
         for i in 0..<4 { try await cluster.waitUntilUp(i) }
@@ -264,7 +252,7 @@ func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String, hex: S
     /// kill -9 one validator under load, restart it: it replays from its snapshot
     /// and blocks, syncs the rest, agrees with the others, and nothing committed is lost.
     @Test func killedValidatorRecovers() async throws {
-        let cluster = try ProcessCluster()
+        let cluster = try await ProcessCluster()
         defer { cluster.stopAll() }
         try cluster.startAll()
         for i in 0..<4 { try await cluster.waitUntilUp(i) }
@@ -325,7 +313,7 @@ func signedTransfers(_ count: Int, from offset: Int = 0) -> [(id: String, hex: S
 @Suite(.serialized) struct CrashRecoveryTests {
     @Test(arguments: ["block:7", "snapshot:20", "safety:25"])
     func crashAtPersistenceStepThenRestart(point: String) async throws {
-        let cluster = try ProcessCluster()
+        let cluster = try await ProcessCluster()
         defer { cluster.stopAll() }
         try cluster.start(0)
         try cluster.start(1)
