@@ -32,17 +32,12 @@ public struct ChildProcess: Sendable {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outPath = scratch.appendingPathComponent("out"), errPath = scratch.appendingPathComponent("err")
         let inPath = scratch.appendingPathComponent("in")
-        for (path, contents) in [(outPath, ""), (errPath, ""), (inPath, input ?? "")] {
-            try Data(contents.utf8).write(to: path)
-        }
+        for path in [outPath, errPath] { try Data().write(to: path) }
+        try Data((input ?? "").utf8).write(to: inPath)
         let out = try FileHandle(forWritingTo: outPath)
         let err = mergingErrors ? out : try FileHandle(forWritingTo: errPath)
         let stdin = try FileHandle(forReadingFrom: inPath)
-        defer {
-            try? out.close()
-            if !mergingErrors { try? err.close() }
-            try? stdin.close()
-        }
+        defer { for handle in mergingErrors ? [out, stdin] : [out, err, stdin] { try? handle.close() } }
 
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
